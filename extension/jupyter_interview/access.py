@@ -1,0 +1,147 @@
+"""Who a room link is, and exactly which requests it may make.
+
+A room link carries a capability token. Tokens are derived from a server secret
+(HMAC of a random per-link nonce), so the interviewer can be shown a link again,
+while the room database stores only each token's SHA-256. ``RoomPolicy`` is the one
+place that says which routes a room user may reach; the identity provider and the
+authorizer both ask it, because some upstream handlers (jupyterlab_server's settings
+and workspaces) never call the authorizer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import unquote
+
+from jupyter_server.auth import User
+
+Role = Literal["candidate", "observer"]
+
+TOKEN_PREFIX = "ji_"
+_TOKEN = re.compile(r"^ji_[A-Za-z0-9_-]{43}$")
+
+
+def looks_like_room_token(token: str) -> bool:
+    return bool(_TOKEN.match(token))
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+def mint_token(secret: bytes, nonce: str) -> str:
+    """The link token for a nonce: 256 bits, reproducible only with the server secret."""
+    digest = hmac.new(secret, nonce.encode(), hashlib.sha256).digest()
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+@dataclass
+class RoomUser(User):
+    """A participant who came in through a room link; ``grant`` is the token's hash."""
+
+    room_id: str = ""
+    role: Role = "candidate"
+    grant: str = ""
+
+
+@dataclass(frozen=True)
+class RoomScope:
+    """What one room user may touch, resolved from the room database for each request."""
+
+    room_id: str
+    role: Role
+    notebook_path: str
+    file_id: str | None
+    writable: bool
+
+    @property
+    def folder(self) -> str:
+        return self.notebook_path.rsplit("/", 1)[0]
+
+
+_READ = {"GET", "HEAD", "OPTIONS"}
+_STATIC_PREFIXES = ("/static/", "/lab/extensions/", "/custom/", "/favicon")
+_READABLE_APIS = (
+    "/api/kernelspecs",
+    "/kernelspecs/",
+    "/api/config/",
+    "/lab/api/settings",
+    "/lab/api/translations",
+    "/lab/api/themes",
+)
+
+
+def clean_path(raw: str) -> str | None:
+    """Decode a request path and refuse anything that could step out of a folder."""
+    path = unquote(raw)
+    if "\\" in path or "\x00" in path:
+        return None
+    parts = path.split("/")
+    if any(part in (".", "..") for part in parts):
+        return None
+    return path
+
+
+class RoomPolicy:
+    """Default deny: a room user reaches only the routes listed here, for its own room."""
+
+    def allows(self, scope: RoomScope, method: str, path: str) -> bool:
+        """``path`` is the decoded request path with the server's base URL removed."""
+        method = method.upper()
+        if method in _READ and (
+            path.startswith(_STATIC_PREFIXES) or path.startswith(_READABLE_APIS)
+        ):
+            return True
+        if method in _READ and path in ("/api/me", "/interview/api/health"):
+            return True
+        if method in _READ and path == f"/interview/api/rooms/{scope.room_id}":
+            return True
+        if method in _READ and path == f"/notebooks/{scope.notebook_path}":
+            return True
+        if method == "PUT" and path == f"/api/collaboration/session/{scope.notebook_path}":
+            return True
+        if method == "GET" and path.startswith("/api/collaboration/room/"):
+            return scope.file_id is not None and path == (
+                f"/api/collaboration/room/json:notebook:{scope.file_id}"
+            )
+        for prefix in ("/api/contents/", "/files/"):
+            if path.startswith(prefix):
+                return self._contents(scope, method, path.removeprefix(prefix), prefix)
+        return False
+
+    def _contents(self, scope: RoomScope, method: str, target: str, prefix: str) -> bool:
+        target = target.strip("/")
+        if target.endswith("/checkpoints") or "/checkpoints/" in target:
+            target = target.split("/checkpoints", 1)[0]
+            if method not in _READ:
+                return False
+        inside = target == scope.folder or target.startswith(scope.folder + "/")
+        if not inside:
+            return False
+        if method in _READ:
+            return True
+        # Writes: the candidate's own files in its folder, never the room notebook itself
+        # (jupyter-collaboration saves that) and never through /files.
+        return (
+            prefix == "/api/contents/"
+            and scope.writable
+            and target not in (scope.folder, scope.notebook_path)
+        )
+
+
+def is_document_update(message: bytes) -> bool:
+    """Whether a Yjs websocket message would change the document (sync step 2 or update).
+
+    Sync step 1 (asking for the document) and awareness (presence) are not updates.
+    """
+    return len(message) >= 2 and message[0] == 0 and message[1] in (1, 2)

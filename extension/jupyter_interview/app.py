@@ -1,0 +1,156 @@
+"""``jupyter interview``: the extension app that wires rooms, access and sync into one server.
+
+It only wires. Run as ``jupyter interview`` it loads ``server_config/`` (which turns on
+``manage_server``) and points the whole server at the data directory; loaded into another
+Jupyter server it serves the room API but leaves that server's own settings alone.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Enum, Int, Unicode, default
+
+from . import __version__
+from .authorizer import InterviewAuthorizer
+from .datadir import DataDir
+from .gate import SETTINGS_KEY, RoomGate
+from .handlers import room_handlers
+from .identity import InterviewIdentityProvider
+from .rooms import RoomStore
+from .templates import TemplateCatalogue
+
+
+def bundled(name: str) -> Path:
+    """``notebooks/`` or ``server_config/``: beside the package in a wheel, at the repo root
+    in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for base in (here, here.parents[1]):
+        if (base / name).is_dir():
+            return base / name
+    raise FileNotFoundError(f"{name}/ is missing from the jupyter-interview installation")
+
+
+class InterviewApp(ExtensionApp):
+    name = "interview"
+    app_name = "Jupyter Interview"
+    description = "Collaborative coding interviews in Jupyter notebooks."
+    version = __version__
+    extension_url = "/lab"
+    load_other_extensions = True
+
+    data_dir = Unicode(
+        config=True,
+        help="""The one directory that holds everything durable: the room database, the Yjs
+        history, the collaboration session file, the file-id database and the room notebooks
+        (rooms/<room-id>/). Default: <jupyter data dir>/interview.""",
+    )
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "interview")
+
+    templates_dir = Unicode(
+        config=True,
+        help="Folder of template notebooks (*.ipynb with metadata.interview). "
+        "Default: the notebooks/ shipped with jupyter-interview.",
+    )
+
+    @default("templates_dir")
+    def _default_templates_dir(self) -> str:
+        return str(bundled("notebooks"))
+
+    manage_server = Bool(
+        False,
+        config=True,
+        help="""Point the whole server at data_dir: its root directory, jupyter-collaboration's
+        history store and session file, the file-id database, and room-link identity and
+        authorization. `jupyter interview` turns this on; it is off when the extension is loaded
+        into another Jupyter server, where room links then do not sign anyone in.""",
+    )
+
+    ended_candidate_link = Enum(
+        ["read-only", "revoked"],
+        default_value="read-only",
+        config=True,
+        help="What a candidate link does once its room has ended: 'read-only' (default) still "
+        "opens the notebook but the server drops its edits; 'revoked' stops working.",
+    )
+
+    max_body_bytes = Int(
+        256 * 1024,
+        config=True,
+        help="Largest JSON body the room API accepts, in bytes (default 256 KiB).",
+    )
+
+    public_url = Unicode(
+        "",
+        config=True,
+        help="Base URL used in room links, e.g. https://interviews.example.com/ behind a proxy. "
+        "Default '': the URL the request came in on.",
+    )
+
+    @property
+    def data(self) -> DataDir:
+        return DataDir(Path(self.data_dir).expanduser().resolve())
+
+    def _link_jupyter_server_extension(self, serverapp) -> None:  # type: ignore[no-untyped-def]
+        super()._link_jupyter_server_extension(serverapp)
+        self.data.ensure()
+        if self.manage_server:
+            # Explicit settings (config files, command line) win over these defaults.
+            derived = self.data.server_config()
+            derived.ServerApp.identity_provider_class = InterviewIdentityProvider
+            derived.ServerApp.authorizer_class = InterviewAuthorizer
+            derived.merge(serverapp.config)
+            serverapp.update_config(derived)
+
+    def initialize_settings(self) -> None:
+        data = self.data
+        web = self.serverapp.web_app.settings
+        self.rooms = RoomStore(data.room_db, data.link_secret())
+        gate = RoomGate(
+            self.rooms,
+            base_url=self.serverapp.base_url,
+            file_id=lambda path: web["file_id_manager"].get_id(path),
+            ended_candidate_link=self.ended_candidate_link,
+        )
+        self.settings.update(
+            {
+                SETTINGS_KEY: gate,
+                "interview_rooms": self.rooms,
+                "interview_templates": TemplateCatalogue(Path(self.templates_dir), self.log),
+                "interview_max_body_bytes": self.max_body_bytes,
+                "interview_public_url": self.public_url,
+                "interview_root_dir": Path(self.serverapp.root_dir),
+                "interview_deleted_dir": data.deleted,
+            }
+        )
+        self.log.info("Interview data directory: %s", data.root)
+        if not self.manage_server:
+            self.log.warning(
+                "jupyter-interview is loaded into a server it does not manage: room links "
+                "will not sign anyone in. Start it with `jupyter interview` instead."
+            )
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(room_handlers())
+
+    async def stop_extension(self) -> None:
+        self.rooms.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``jupyter interview``: the server with ``server_config/`` loaded."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not any(arg.startswith("--config") for arg in args):
+        config = bundled("server_config") / "jupyter_server_config.py"
+        args.insert(0, f"--config={config}")
+    InterviewApp.launch_instance(argv=args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The room gate: turns a room link into a user, and a user's request into yes or no.
+
+One instance lives in the web app's settings (``interview_gate``). The identity provider
+and the authorizer are created by the server before extensions load, so they find the
+gate there at request time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from tornado.web import RequestHandler
+
+from .access import RoomPolicy, RoomScope, RoomUser, clean_path, hash_token, looks_like_room_token
+from .rooms import Room, RoomStore
+
+SETTINGS_KEY = "interview_gate"
+EndedLinkMode = Literal["read-only", "revoked"]
+
+
+class RoomGate:
+    def __init__(
+        self,
+        store: RoomStore,
+        *,
+        base_url: str,
+        file_id: Callable[[str], str | None],
+        ended_candidate_link: EndedLinkMode,
+        policy: RoomPolicy | None = None,
+    ) -> None:
+        self.store = store
+        self.base_url = base_url
+        self._file_id = file_id
+        self.ended_candidate_link = ended_candidate_link
+        self.policy = policy or RoomPolicy()
+
+    def user_for_token(self, token: str) -> RoomUser | None:
+        """The room user a link token stands for, or None for an unknown or dead link."""
+        if not looks_like_room_token(token):
+            return None
+        token_hash = hash_token(token)
+        grant = self.store.grant(token_hash)
+        if grant is None:
+            return None
+        room = self.store.find(grant.room_id)
+        if room is None or not self._link_alive(room, grant.role):
+            return None
+        name = room.candidate_name if grant.role == "candidate" and room.candidate_name else None
+        return RoomUser(
+            username=f"{grant.role}-{room.id}",
+            name=name or grant.role.capitalize(),
+            room_id=room.id,
+            role=grant.role,
+            grant=token_hash,
+        )
+
+    def _link_alive(self, room: Room, role: str) -> bool:
+        return not (
+            role == "candidate"
+            and room.status == "ended"
+            and self.ended_candidate_link == "revoked"
+        )
+
+    def scope(self, user: RoomUser) -> RoomScope | None:
+        """What the user may touch now; None once its link is gone (deleted, revoked)."""
+        grant = self.store.grant(user.grant)
+        if grant is None or grant.room_id != user.room_id or grant.role != user.role:
+            return None
+        room = self.store.find(user.room_id)
+        if room is None or not self._link_alive(room, user.role):
+            return None
+        return RoomScope(
+            room_id=room.id,
+            role=user.role,
+            notebook_path=room.notebook_path,
+            file_id=self._file_id(room.notebook_path),
+            writable=user.role == "candidate" and room.status == "open",
+        )
+
+    def can_write(self, user: RoomUser) -> bool:
+        scope = self.scope(user)
+        return scope is not None and scope.writable
+
+    def allows(self, user: RoomUser, handler: RequestHandler) -> bool:
+        scope = self.scope(user)
+        if scope is None:
+            return False
+        base = self.base_url.rstrip("/")
+        raw = handler.request.path
+        if base and not raw.startswith(base + "/"):
+            return False
+        path = clean_path(raw[len(base) :])
+        return path is not None and self.policy.allows(scope, handler.request.method or "", path)
+
+
+def gate_of(handler: RequestHandler) -> RoomGate | None:
+    return handler.settings.get(SETTINGS_KEY)

@@ -1,0 +1,75 @@
+"""The identity provider: the server's own login for interviewers, room links for the rest.
+
+It extends jupyter_server's ``PasswordIdentityProvider``: a room token is accepted wherever
+Jupyter accepts its own token (``?token=`` or ``Authorization: token``) and is then kept in
+the login cookie like any token login. A room user is only *authenticated* on the routes its
+room's policy allows, so handlers that skip the authorizer still answer 403 to it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from jupyter_server.auth import User
+from jupyter_server.auth.identity import PasswordIdentityProvider
+from jupyter_server.base.handlers import JupyterHandler
+from tornado.web import RequestHandler
+
+from .access import RoomUser
+from .gate import gate_of
+from .sync import connection_user
+
+
+class InterviewIdentityProvider(PasswordIdentityProvider):
+    async def get_user_token(self, handler: RequestHandler) -> User | None:
+        token = self.get_token(handler)
+        gate = gate_of(handler)
+        if token and gate is not None:
+            user = gate.user_for_token(token)
+            if user is not None:
+                return user
+        return await super().get_user_token(handler)
+
+    async def get_user(self, handler: RequestHandler) -> User | None:  # type: ignore[override]
+        user = await super().get_user(handler)  # type: ignore[misc]
+        if user is None:
+            return None
+        if isinstance(user, RoomUser):
+            gate = gate_of(handler)
+            if gate is None or not gate.allows(user, handler):
+                return None
+            connection_user.set(user)
+        if _is_websocket(handler) and not JupyterHandler.check_origin(handler):  # type: ignore[arg-type]
+            # jupyter-collaboration's room handler accepts any Origin; a cookie sent by
+            # another site's page must not open a room (cross-site websocket hijacking).
+            return None
+        return user
+
+    def user_to_cookie(self, user: User) -> str:
+        if isinstance(user, RoomUser):
+            return json.dumps(
+                {
+                    "username": user.username,
+                    "name": user.name,
+                    "room_id": user.room_id,
+                    "role": user.role,
+                    "grant": user.grant,
+                }
+            )
+        return super().user_to_cookie(user)
+
+    def user_from_cookie(self, cookie_value: str) -> User | None:
+        data = json.loads(cookie_value)
+        if "grant" in data:
+            return RoomUser(
+                username=data["username"],
+                name=data["name"],
+                room_id=data["room_id"],
+                role=data["role"],
+                grant=data["grant"],
+            )
+        return super().user_from_cookie(cookie_value)
+
+
+def _is_websocket(handler: RequestHandler) -> bool:
+    return handler.request.headers.get("Upgrade", "").lower() == "websocket"

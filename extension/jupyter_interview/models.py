@@ -1,0 +1,104 @@
+"""The JSON shapes of the room API: request bodies are validated here, responses are built here.
+
+These pydantic models are also the source of ``openapi.json``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RoomStatus = Literal["open", "ended"]
+Role = Literal["candidate", "observer"]
+
+TEMPLATE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+ROOM_ID_PATTERN = r"^[0-9a-f]{16}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class HiddenTest(_Strict):
+    """A test graders run against the finished notebook; never copied into a room."""
+
+    name: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=1, max_length=100_000)
+
+
+class TemplateMeta(_Strict):
+    """``metadata.interview`` of a template notebook in ``notebooks/``."""
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    duration_minutes: int = Field(ge=5, le=480)
+    languages: list[str] = Field(min_length=1, max_length=30)
+    hidden_tests: list[HiddenTest] = Field(default_factory=list)
+
+
+class TemplateOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    duration_minutes: int
+    languages: list[str]
+
+
+class RoomCreate(_Strict):
+    template: str = Field(pattern=TEMPLATE_NAME_PATTERN)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    candidate_name: str | None = Field(default=None, min_length=1, max_length=200)
+    duration_minutes: int | None = Field(default=None, ge=5, le=480)
+
+
+class RoomUpdate(_Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    candidate_name: str | None = Field(default=None, min_length=1, max_length=200)
+    duration_minutes: int | None = Field(default=None, ge=5, le=480)
+    notes: str | None = Field(default=None, max_length=100_000)
+
+
+class Links(BaseModel):
+    candidate: str
+    observer: str
+
+
+class RoomPublic(BaseModel):
+    """What a room link may see of its own room: no links, notes or hidden tests."""
+
+    id: str
+    title: str
+    status: RoomStatus
+    notebook_path: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_minutes: int
+    ends_at: datetime | None = Field(description="started_at + duration, once the candidate joined")
+    role: Role | None = Field(default=None, description="the role of the link that asked")
+
+
+class RoomOut(RoomPublic):
+    """The interviewer's view of a room."""
+
+    template: str
+    candidate_name: str | None
+    notes: str
+    links: Links
+
+
+class RoomList(BaseModel):
+    rooms: list[RoomOut]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="a stable machine-readable code, e.g. room_not_found")
+    message: str = Field(description="what went wrong and what to do")
+    details: object | None = None

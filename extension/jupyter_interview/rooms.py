@@ -1,0 +1,243 @@
+"""Interview rooms: a row in the room database plus a notebook copied from a template.
+
+The database is SQLite in the data directory (WAL, one connection). Every room and link
+grant is also kept in memory, so the access checks that run on every request never touch
+the disk; writes go to SQLite first and then to the cache.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .access import Role, hash_token, mint_token, new_nonce
+from .errors import InvalidRoomId, RoomNotFound
+from .models import ROOM_ID_PATTERN, Links, RoomOut, RoomPublic, RoomStatus
+
+_ROOM_ID = re.compile(ROOM_ID_PATTERN)
+ROLES: tuple[Role, ...] = ("candidate", "observer")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rooms (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    template TEXT NOT NULL,
+    status TEXT NOT NULL,
+    candidate_name TEXT,
+    duration_minutes INTEGER NOT NULL,
+    notebook_path TEXT NOT NULL,
+    notes TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    ended_at TEXT
+);
+CREATE TABLE IF NOT EXISTS grants (
+    token_hash TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    UNIQUE (room_id, role)
+);
+"""
+
+
+def check_room_id(room_id: str) -> str:
+    if not _ROOM_ID.match(room_id):
+        raise InvalidRoomId(f"{room_id!r} is not a room id (16 lowercase hex characters).")
+    return room_id
+
+
+def slugify(title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:48].strip("-")
+    return slug or "interview"
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class Room:
+    id: str
+    title: str
+    template: str
+    status: RoomStatus
+    candidate_name: str | None
+    duration_minutes: int
+    notebook_path: str
+    notes: str
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def ends_at(self) -> datetime | None:
+        if self.started_at is None:
+            return None
+        return self.started_at + timedelta(minutes=self.duration_minutes)
+
+    def public(self, role: Role | None = None) -> RoomPublic:
+        return RoomPublic(
+            id=self.id,
+            title=self.title,
+            status=self.status,
+            notebook_path=self.notebook_path,
+            created_at=self.created_at,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+            duration_minutes=self.duration_minutes,
+            ends_at=self.ends_at,
+            role=role,
+        )
+
+    def full(self, links: Links) -> RoomOut:
+        return RoomOut(
+            **self.public().model_dump(),
+            template=self.template,
+            candidate_name=self.candidate_name,
+            notes=self.notes,
+            links=links,
+        )
+
+
+@dataclass(frozen=True)
+class Grant:
+    room_id: str
+    role: Role
+    nonce: str
+
+
+class RoomStore:
+    """Rooms and link grants, in SQLite and mirrored in memory."""
+
+    def __init__(self, db_path: Path, link_secret: bytes) -> None:
+        self._secret = link_secret
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        self._rooms = {row["id"]: _room(row) for row in self._db.execute("SELECT * FROM rooms")}
+        self._grants = {
+            row["token_hash"]: Grant(row["room_id"], row["role"], row["nonce"])
+            for row in self._db.execute("SELECT * FROM grants")
+        }
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @staticmethod
+    def new_id() -> str:
+        return secrets.token_hex(8)
+
+    def add(self, room: Room) -> None:
+        grants = {role: new_nonce() for role in ROLES}
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    room.id,
+                    room.title,
+                    room.template,
+                    room.status,
+                    room.candidate_name,
+                    room.duration_minutes,
+                    room.notebook_path,
+                    room.notes,
+                    room.created_at.isoformat(),
+                    None,
+                    None,
+                ),
+            )
+            for role, nonce in grants.items():
+                token_hash = hash_token(mint_token(self._secret, nonce))
+                db.execute(
+                    "INSERT INTO grants VALUES (?,?,?,?)", (token_hash, room.id, role, nonce)
+                )
+                self._grants[token_hash] = Grant(room.id, role, nonce)
+        self._rooms[room.id] = room
+
+    def get(self, room_id: str) -> Room:
+        room = self._rooms.get(check_room_id(room_id))
+        if room is None:
+            raise RoomNotFound(f"There is no room {room_id!r}.")
+        return room
+
+    def find(self, room_id: str) -> Room | None:
+        return self._rooms.get(room_id)
+
+    def list(self, status: RoomStatus | None = None) -> list[Room]:
+        rooms = sorted(self._rooms.values(), key=lambda r: (r.created_at, r.id), reverse=True)
+        return [r for r in rooms if status is None or r.status == status]
+
+    def update(self, room_id: str, **changes: object) -> Room:
+        room = replace(self.get(room_id), **changes)
+        columns = ", ".join(f"{name} = ?" for name in changes)
+        values = [_to_sql(v) for v in changes.values()]
+        with self._tx() as db:
+            db.execute(f"UPDATE rooms SET {columns} WHERE id = ?", (*values, room_id))
+        self._rooms[room_id] = room
+        return room
+
+    def delete(self, room_id: str) -> Room:
+        room = self.get(room_id)
+        with self._tx() as db:
+            db.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
+        self._rooms.pop(room_id, None)
+        for token_hash in [h for h, g in self._grants.items() if g.room_id == room_id]:
+            del self._grants[token_hash]
+        return room
+
+    def grant(self, token_hash: str) -> Grant | None:
+        return self._grants.get(token_hash)
+
+    def links(self, room_id: str, base_url: str) -> Links:
+        tokens = {
+            g.role: mint_token(self._secret, g.nonce)
+            for g in self._grants.values()
+            if g.room_id == room_id
+        }
+        return Links(**{role: f"{base_url}interview/r/{tokens[role]}" for role in ROLES})
+
+
+def _to_sql(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _room(row: sqlite3.Row) -> Room:
+    return Room(
+        id=row["id"],
+        title=row["title"],
+        template=row["template"],
+        status=row["status"],
+        candidate_name=row["candidate_name"],
+        duration_minutes=row["duration_minutes"],
+        notebook_path=row["notebook_path"],
+        notes=row["notes"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        started_at=_when(row["started_at"]),
+        ended_at=_when(row["ended_at"]),
+    )
