@@ -9,10 +9,11 @@ room's policy allows, so handlers that skip the authorizer still answer 403 to i
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import urlparse
 
 from jupyter_server.auth import User
 from jupyter_server.auth.identity import PasswordIdentityProvider
-from jupyter_server.base.handlers import JupyterHandler
 from tornado.web import RequestHandler
 
 from .access import RoomUser
@@ -39,9 +40,10 @@ class InterviewIdentityProvider(PasswordIdentityProvider):
             if gate is None or not gate.allows(user, handler):
                 return None
             connection_user.set(user)
-        if _is_websocket(handler) and not JupyterHandler.check_origin(handler):  # type: ignore[arg-type]
+        if _is_websocket(handler) and _foreign_origin(handler):
             # jupyter-collaboration's room handler accepts any Origin; a cookie sent by
             # another site's page must not open a room (cross-site websocket hijacking).
+            self.log.warning("Refused a cookie websocket from origin %s", _origin(handler))
             return None
         return user
 
@@ -73,3 +75,24 @@ class InterviewIdentityProvider(PasswordIdentityProvider):
 
 def _is_websocket(handler: RequestHandler) -> bool:
     return handler.request.headers.get("Upgrade", "").lower() == "websocket"
+
+
+def _origin(handler: RequestHandler) -> str | None:
+    return handler.request.headers.get("Origin")
+
+
+def _foreign_origin(handler: RequestHandler) -> bool:
+    """Same rule as jupyter_server's ``check_origin`` for its own websockets: a request that
+    carries a token, or no Origin, is fine; otherwise the Origin must be this host or one
+    allowed by ``ServerApp.allow_origin`` / ``allow_origin_pat``."""
+    origin, host = _origin(handler), handler.request.headers.get("Host")
+    # Set by jupyter_server's IdentityProvider when this request carried a valid token.
+    if origin is None or host is None or getattr(handler, "_token_authenticated", False):
+        return False
+    allow_origin = handler.settings.get("allow_origin", "")
+    if allow_origin == "*" or allow_origin == origin:
+        return False
+    pattern = handler.settings.get("allow_origin_pat")
+    if pattern and re.match(pattern, origin):
+        return False
+    return urlparse(origin.lower()).netloc != host.lower()

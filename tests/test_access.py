@@ -1,0 +1,187 @@
+"""A room link reaches its own room's notebook and nothing else."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import httpx
+import pytest
+from httpx_ws import WebSocketUpgradeError, aconnect_ws
+
+from .server import InterviewServer, link_token
+from .yclient import connect, open_session
+
+pytestmark = pytest.mark.anyio
+
+
+def _probe(server: InterviewServer, token: str, method: str, path: str, **kw: object) -> int:
+    with server.client(token) as c:
+        return c.request(method, path, **kw).status_code
+
+
+@pytest.mark.parametrize("role", ["candidate", "observer"])
+def test_room_link_reaches_only_its_room(server: InterviewServer, role: str) -> None:
+    mine = server.create_room()
+    other = server.create_room()
+    token = link_token(mine["links"][role])
+    nb, folder = mine["notebook_path"], mine["notebook_path"].rsplit("/", 1)[0]
+    other_nb, other_folder = other["notebook_path"], other["notebook_path"].rsplit("/", 1)[0]
+
+    allowed = [
+        ("GET", f"interview/api/rooms/{mine['id']}"),
+        ("GET", f"api/contents/{nb}"),
+        ("GET", f"api/contents/{folder}"),
+        ("GET", "api/kernelspecs"),
+        ("GET", "lab/api/settings"),
+        ("GET", "api/me"),
+    ]
+    for method, path in allowed:
+        assert _probe(server, token, method, path) == 200, path
+
+    refused = [
+        ("GET", "interview/api/rooms"),
+        ("GET", "interview/api/templates"),
+        ("POST", "interview/api/rooms"),
+        ("GET", f"interview/api/rooms/{other['id']}"),
+        ("PATCH", f"interview/api/rooms/{mine['id']}"),
+        ("DELETE", f"interview/api/rooms/{mine['id']}"),
+        ("POST", f"interview/api/rooms/{mine['id']}/end"),
+        ("GET", "api/contents"),
+        ("GET", "api/contents/rooms"),
+        ("GET", f"api/contents/{other_folder}"),
+        ("GET", f"api/contents/{other_nb}"),
+        ("GET", f"api/contents/{folder}/..%2F{other['id']}"),
+        ("GET", f"files/{other_nb}"),
+        ("GET", f"nbconvert/html/{nb}"),
+        ("GET", f"nbconvert/html/{other_nb}"),
+        ("PUT", f"api/contents/{nb}"),
+        ("DELETE", f"api/contents/{nb}"),
+        ("GET", "api/kernels"),
+        ("POST", "api/kernels"),
+        ("GET", "api/sessions"),
+        ("POST", "api/sessions"),
+        ("GET", "api/terminals"),
+        ("POST", "api/terminals"),
+        ("GET", "lab/api/workspaces"),
+        ("PUT", "lab/api/workspaces/lab"),
+        ("PUT", "lab/api/settings/@jupyterlab/apputils-extension:themes"),
+        ("GET", "api/events/subscribe"),
+        ("PUT", f"api/collaboration/session/{other_nb}"),
+        ("GET", "api/collaboration/fork/x"),
+        ("GET", f"api/collaboration/timeline/{nb}?format=json&type=notebook"),
+        ("GET", "api/fileid/id?path=" + other_nb),
+        ("POST", "api/shutdown"),
+        ("GET", "lab"),
+        ("GET", f"notebooks/{other_nb}"),
+    ]
+    for method, path in refused:
+        status = _probe(server, token, method, path, json={})
+        assert status in (403, 404, 302), f"{method} {path} answered {status}"
+        assert status != 200
+
+
+async def test_room_websocket_is_only_its_own(server: InterviewServer) -> None:
+    mine, other = server.create_room(), server.create_room()
+    token = link_token(mine["links"]["candidate"])
+    other_session = (
+        await open_session(
+            server.url, link_token(other["links"]["candidate"]), other["notebook_path"]
+        )
+    ).json()
+    assert (await open_session(server.url, token, other["notebook_path"])).status_code == 403
+    url = f"{server.ws_url}api/collaboration/room/json:notebook:{other_session['fileId']}"
+    async with httpx.AsyncClient(headers={"Authorization": f"token {token}"}) as http:
+        with pytest.raises(WebSocketUpgradeError) as refused:
+            async with aconnect_ws(f"{url}?sessionId={other_session['sessionId']}", http):
+                pass
+    assert refused.value.response.status_code == 403
+    async with connect(server.url, token, mine["notebook_path"]) as client:
+        assert client.cells
+
+
+async def test_cookie_websocket_from_a_foreign_origin_is_refused(server: InterviewServer) -> None:
+    room = server.create_room()
+    token = link_token(room["links"]["candidate"])
+    async with httpx.AsyncClient(base_url=server.url, follow_redirects=True) as browser:
+        landing = await browser.get(f"interview/r/{token}")
+        assert landing.status_code == 200  # followed to the notebook page, cookie set
+        session = await browser.put(
+            f"api/collaboration/session/{room['notebook_path']}",
+            json={"format": "json", "type": "notebook"},
+            headers={"X-XSRFToken": browser.cookies.get("_xsrf", "")},
+        )
+        assert session.status_code in (200, 201), session.text
+        s = session.json()
+        url = (
+            f"{server.ws_url}api/collaboration/room/json:notebook:{s['fileId']}"
+            f"?sessionId={s['sessionId']}"
+        )
+        with pytest.raises(WebSocketUpgradeError) as refused:
+            async with aconnect_ws(url, browser, headers={"Origin": "https://evil.example"}):
+                pass
+        assert refused.value.response.status_code == 403
+        same_origin = {"Origin": server.url.rstrip("/")}
+        async with aconnect_ws(url, browser, headers=same_origin) as ws:
+            assert await ws.receive_bytes()
+
+
+def test_tokens_are_stored_hashed_and_not_logged(server: InterviewServer) -> None:
+    room = server.create_room()
+    tokens = [link_token(room["links"][r]) for r in ("candidate", "observer")]
+    for token in tokens:
+        assert len(token) >= 3 + 43  # 256 bits, base64url
+        with server.client(token=None) as c:
+            c.get(f"interview/r/{token}", follow_redirects=False)
+            c.get(f"interview/api/rooms/{room['id']}?token={token}")
+            c.get(f"api/kernels?token={token}")
+    db = sqlite3.connect(server.data_dir / ".interview.db")
+    dump = "\n".join(db.iterdump())
+    raw = b"".join(p.read_bytes() for p in server.data_dir.glob(".interview.db*"))
+    for token in tokens:
+        assert token not in dump
+        assert token.encode() not in raw
+        assert token not in server.log()
+    assert "/interview/r/<token>" in server.log()
+
+
+async def test_ended_room_turns_the_candidate_link_read_only(server: InterviewServer) -> None:
+    room = server.create_room()
+    token = link_token(room["links"]["candidate"])
+    nb = room["notebook_path"]
+    async with connect(server.url, token, nb) as candidate:
+        candidate.notebook.ycells[0]["source"].insert(0, "before end\n")
+        await candidate.roundtrip()
+        with server.client() as c:
+            assert c.post(f"interview/api/rooms/{room['id']}/end").status_code == 200
+        candidate.notebook.ycells[0]["source"].insert(0, "after end\n")
+        await candidate.roundtrip()
+    assert _probe(server, token, "GET", f"interview/api/rooms/{room['id']}") == 200
+    with server.client(token) as c:
+        assert c.get(f"interview/api/rooms/{room['id']}").json()["status"] == "ended"
+    async with connect(server.url, link_token(room["links"]["observer"]), nb) as watcher:
+        source = watcher.cells[0]["source"]
+    assert source.startswith("before end\n")
+    assert "after end" not in source
+
+
+def test_revoked_mode_closes_the_candidate_link(fresh_server: InterviewServer) -> None:
+    fresh_server.extra_args.append("--InterviewApp.ended_candidate_link=revoked")
+    srv = fresh_server.start()
+    room = srv.create_room()
+    token = link_token(room["links"]["candidate"])
+    assert _probe(srv, token, "GET", f"interview/api/rooms/{room['id']}") == 200
+    with srv.client() as c:
+        c.post(f"interview/api/rooms/{room['id']}/end").raise_for_status()
+    assert _probe(srv, token, "GET", f"interview/api/rooms/{room['id']}") == 403
+    with srv.client(token=None) as c:
+        assert c.get(f"interview/r/{token}", follow_redirects=False).status_code == 404
+    observer = link_token(room["links"]["observer"])
+    assert _probe(srv, observer, "GET", f"interview/api/rooms/{room['id']}") == 200
+
+
+def test_deleting_a_room_kills_its_links(server: InterviewServer) -> None:
+    room = server.create_room()
+    token = link_token(room["links"]["candidate"])
+    with server.client() as c:
+        assert c.delete(f"interview/api/rooms/{room['id']}").status_code == 204
+    assert _probe(server, token, "GET", f"interview/api/rooms/{room['id']}") == 403

@@ -1,0 +1,129 @@
+"""A Python Yjs client for a room notebook: pycrdt + jupyter_ydoc over the room websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+from httpx_ws import aconnect_ws
+from jupyter_ydoc import YNotebook
+from pycrdt import Decoder, Encoder, Provider, create_sync_message, create_update_message
+from pycrdt.websocket.websocket import HttpxWebsocket
+
+SYNC, SYNC_STEP2, RAW = 0, 1, 2
+
+
+class RoomChannel(HttpxWebsocket):
+    """Passes Yjs messages to the provider and keeps the server's RAW (JSON) replies."""
+
+    def __init__(self, websocket: object, path: str) -> None:
+        super().__init__(websocket, path)
+        self.raw: asyncio.Queue[dict] = asyncio.Queue()
+        self.step2 = asyncio.Event()
+
+    async def recv(self) -> bytes:
+        while True:
+            message = await super().recv()
+            if message and message[0] == RAW:
+                decoder = Decoder(message[1:])
+                self.raw.put_nowait(json.loads(decoder.read_var_string()))
+                continue
+            if message[:2] == bytes([SYNC, SYNC_STEP2]):
+                self.step2.set()
+            return message
+
+
+@dataclass
+class YClient:
+    notebook: YNotebook
+    provider: Provider
+    channel: RoomChannel
+    session_id: str
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def cells(self) -> list[dict]:
+        return self.notebook.get()["cells"]
+
+    def sources(self) -> list[str]:
+        return [cell["source"] for cell in self.cells]
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10) -> None:
+        """Wait until ``condition()`` holds, woken by each document change."""
+        async with asyncio.timeout(timeout):
+            while not condition():
+                self.changed.clear()
+                await self.changed.wait()
+
+    async def roundtrip(self) -> None:
+        """Return once the server has handled this client's whole document.
+
+        The provider sends edits from a task of its own, so a sync request could overtake
+        them. Sending the full state (idempotent in Yjs) and then a sync request through
+        the same socket puts both in order: the reply comes after the state was handled.
+        """
+        self.channel.step2.clear()
+        await self.channel.send(create_update_message(self.notebook.ydoc.get_update()))
+        await self.channel.send(create_sync_message(self.notebook.ydoc))
+        async with asyncio.timeout(10):
+            await self.channel.step2.wait()
+
+    async def save(self) -> str:
+        """Ask the server to save the room now, as JupyterLab's Save does."""
+        await self.roundtrip()
+        encoder = Encoder()
+        encoder.write_var_uint(RAW)
+        encoder.write_var_string("save")
+        encoder.write_var_uint(1)
+        await self.channel.send(encoder.to_bytes())
+        async with asyncio.timeout(10):
+            while True:
+                reply = await self.channel.raw.get()
+                if reply.get("type") == "save" and reply.get("responseTo") == 1:
+                    return reply["status"]
+
+
+async def open_session(base_url: str, token: str, path: str) -> httpx.Response:
+    async with httpx.AsyncClient(headers={"Authorization": f"token {token}"}) as c:
+        return await c.put(
+            f"{base_url}api/collaboration/session/{path}",
+            json={"format": "json", "type": "notebook"},
+        )
+
+
+@asynccontextmanager
+async def connect(
+    base_url: str,
+    token: str,
+    path: str,
+    *,
+    notebook: YNotebook | None = None,
+    session_id: str | None = None,
+) -> AsyncIterator[YClient]:
+    """Join a room as the holder of ``token``, optionally bringing a document kept in memory
+    (and the session id it came from) to reconnect after a restart."""
+    r = await open_session(base_url, token, path)
+    r.raise_for_status()
+    session = r.json()
+    room = f"json:notebook:{session['fileId']}"
+    session_id = session_id or session["sessionId"]
+    notebook = notebook or YNotebook()
+    ws_url = base_url.replace("http://", "ws://") + f"api/collaboration/room/{room}"
+    async with (
+        httpx.AsyncClient(headers={"Authorization": f"token {token}"}) as http,
+        aconnect_ws(f"{ws_url}?sessionId={session_id}", http) as ws,
+    ):
+        channel = RoomChannel(ws, room)
+        async with Provider(notebook.ydoc, channel) as provider:
+            client = YClient(notebook, provider, channel, session_id)
+            subscription = notebook.ydoc.observe(lambda _event: client.changed.set())
+            async with asyncio.timeout(15):
+                await provider.synced.wait()
+            try:
+                yield client
+            finally:
+                notebook.ydoc.unobserve(subscription)
