@@ -19,7 +19,9 @@ from .authorizer import InterviewAuthorizer
 from .datadir import DataDir
 from .gate import SETTINGS_KEY, RoomGate
 from .handlers import room_handlers
+from .history import HistoryDB
 from .identity import InterviewIdentityProvider
+from .recovery import recover_rooms
 from .rooms import RoomStore
 from .templates import TemplateCatalogue
 
@@ -110,12 +112,10 @@ class InterviewApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         data = self.data
-        web = self.serverapp.web_app.settings
         self.rooms = RoomStore(data.room_db, data.link_secret())
-        gate = RoomGate(
+        self.gate = gate = RoomGate(
             self.rooms,
             base_url=self.serverapp.base_url,
-            file_id=lambda path: web["file_id_manager"].get_id(path),
             ended_candidate_link=self.ended_candidate_link,
         )
         self.settings.update(
@@ -130,6 +130,16 @@ class InterviewApp(ExtensionApp):
             }
         )
         self.log.info("Interview data directory: %s", data.root)
+        if self.manage_server:
+            # Before the first room opens: see recovery.py for the upstream loss it prevents.
+            history = HistoryDB.open(data.ystore_db)
+            recover_rooms(
+                self.rooms,
+                history,
+                self.serverapp.contents_manager,
+                Path(self.serverapp.root_dir),
+                self.log,
+            )
         if not self.manage_server:
             self.log.warning(
                 "jupyter-interview is loaded into a server it does not manage: room links "
@@ -140,6 +150,9 @@ class InterviewApp(ExtensionApp):
         self.handlers.extend(room_handlers())
 
     async def stop_extension(self) -> None:
+        closed = await self.gate.sockets.close_all()
+        if closed:
+            self.log.info("Closed %d collaboration connections", closed)
         self.rooms.close()
 
 

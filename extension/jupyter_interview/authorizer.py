@@ -1,12 +1,13 @@
 """The authorizer: interviewers may do anything; a room user only what its room allows.
 
-For a room user opening a collaboration websocket it also puts the read-only guard on
-the room (see ``sync.py``), before the connection starts exchanging messages.
+It is also the one hook that sees each collaboration websocket before it exchanges a
+message: it puts the read-only guard on the room and records the socket (``sync.py``).
 """
 
 from __future__ import annotations
 
 from jupyter_server.auth import Authorizer, User
+from jupyter_server_ydoc.handlers import YDocWebSocketHandler
 from jupyter_server_ydoc.rooms import DocumentRoom
 from tornado.web import RequestHandler
 
@@ -19,12 +20,13 @@ class InterviewAuthorizer(Authorizer):
     def is_authorized(
         self, handler: RequestHandler, user: User, action: str, resource: str
     ) -> bool:
-        if not isinstance(user, RoomUser):
-            return True
         gate = gate_of(handler)
-        if gate is None or not gate.allows(user, handler):
+        if gate is None:
+            return not isinstance(user, RoomUser)
+        if isinstance(user, RoomUser) and not gate.allows(user, handler):
             return False
         room = getattr(handler, "room", None)
-        if isinstance(room, DocumentRoom):
+        if isinstance(handler, YDocWebSocketHandler) and isinstance(room, DocumentRoom):
             guard_room(room, gate.can_write)
+            gate.sockets.add(handler)
         return True

@@ -47,6 +47,11 @@ class DataDir:
         return self.root / ".link_secret"
 
     @property
+    def notary(self) -> Path:
+        """Notebook trust signatures (nbformat's NotebookNotary)."""
+        return self.root / ".notary"
+
+    @property
     def deleted(self) -> Path:
         return self.root / ".deleted"
 
@@ -54,6 +59,7 @@ class DataDir:
         """Create the directory tree (private to the server's user)."""
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.rooms.mkdir(exist_ok=True)
+        self.notary.mkdir(mode=0o700, exist_ok=True)
 
     def link_secret(self) -> bytes:
         """The key room links are derived from; made once, kept apart from the database."""
@@ -70,8 +76,12 @@ class DataDir:
         return Config(
             {
                 "ServerApp": {"root_dir": root},
-                "YDocExtension": {"session_store_path": str(self.session_file)},
-                "SQLiteYStore": {"db_path": str(self.ystore_db)},
+                "YDocExtension": {
+                    "session_store_path": str(self.session_file),
+                    "ystore_class": "jupyter_interview.history.HistoryStore",
+                },
+                "HistoryStore": {"db_path": str(self.ystore_db)},
+                "NotebookNotary": {"data_dir": str(self.notary)},
                 "BaseFileIdManager": {"db_path": str(self.file_id_db)},
             }
         )

@@ -7,13 +7,13 @@ gate there at request time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal
 
 from tornado.web import RequestHandler
 
 from .access import RoomPolicy, RoomScope, RoomUser, clean_path, hash_token, looks_like_room_token
 from .rooms import Room, RoomStore
+from .sync import OpenSockets
 
 SETTINGS_KEY = "interview_gate"
 EndedLinkMode = Literal["read-only", "revoked"]
@@ -25,15 +25,14 @@ class RoomGate:
         store: RoomStore,
         *,
         base_url: str,
-        file_id: Callable[[str], str | None],
         ended_candidate_link: EndedLinkMode,
         policy: RoomPolicy | None = None,
     ) -> None:
         self.store = store
         self.base_url = base_url
-        self._file_id = file_id
         self.ended_candidate_link = ended_candidate_link
         self.policy = policy or RoomPolicy()
+        self.sockets = OpenSockets()
 
     def user_for_token(self, token: str) -> RoomUser | None:
         """The room user a link token stands for, or None for an unknown or dead link."""
@@ -74,7 +73,7 @@ class RoomGate:
             room_id=room.id,
             role=user.role,
             notebook_path=room.notebook_path,
-            file_id=self._file_id(room.notebook_path),
+            file_id=room.file_id,
             writable=user.role == "candidate" and room.status == "open",
         )
 

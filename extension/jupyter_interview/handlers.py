@@ -200,7 +200,7 @@ class RoomsHandler(InterviewHandler):
         await ensure_async(
             cm.save({"type": "notebook", "format": "json", "content": notebook}, path)
         )
-        self.settings["file_id_manager"].index(path)
+        file_id = self.settings["file_id_manager"].index(path)
         room = Room(
             id=room_id,
             title=title,
@@ -209,6 +209,7 @@ class RoomsHandler(InterviewHandler):
             candidate_name=body.candidate_name,
             duration_minutes=body.duration_minutes or template.meta.duration_minutes,
             notebook_path=path,
+            file_id=file_id,
             notes="",
             created_at=now(),
         )

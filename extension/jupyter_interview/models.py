@@ -85,6 +85,7 @@ class RoomOut(RoomPublic):
 
     template: str
     candidate_name: str | None
+    file_id: str | None = Field(description="the collaboration room is json:notebook:<file_id>")
     notes: str
     links: Links
 

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS rooms (
     candidate_name TEXT,
     duration_minutes INTEGER NOT NULL,
     notebook_path TEXT NOT NULL,
+    file_id TEXT,
     notes TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     started_at TEXT,
@@ -72,6 +73,7 @@ class Room:
     candidate_name: str | None
     duration_minutes: int
     notebook_path: str
+    file_id: str | None
     notes: str
     created_at: datetime
     started_at: datetime | None = None
@@ -102,6 +104,7 @@ class Room:
             **self.public().model_dump(),
             template=self.template,
             candidate_name=self.candidate_name,
+            file_id=self.file_id,
             notes=self.notes,
             links=links,
         )
@@ -153,7 +156,7 @@ class RoomStore:
         grants = {role: new_nonce() for role in ROLES}
         with self._tx() as db:
             db.execute(
-                "INSERT INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     room.id,
                     room.title,
@@ -162,6 +165,7 @@ class RoomStore:
                     room.candidate_name,
                     room.duration_minutes,
                     room.notebook_path,
+                    room.file_id,
                     room.notes,
                     room.created_at.isoformat(),
                     None,
@@ -236,6 +240,7 @@ def _room(row: sqlite3.Row) -> Room:
         candidate_name=row["candidate_name"],
         duration_minutes=row["duration_minutes"],
         notebook_path=row["notebook_path"],
+        file_id=row["file_id"],
         notes=row["notes"],
         created_at=datetime.fromisoformat(row["created_at"]),
         started_at=_when(row["started_at"]),

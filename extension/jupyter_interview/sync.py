@@ -9,10 +9,13 @@ inside its request, so it inherits that variable, and the hook can ask about the
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
 
 from pycrdt.websocket import YRoom
+from tornado.websocket import WebSocketHandler
 
 from .access import RoomUser, is_document_update
 
@@ -30,3 +33,33 @@ def guard_room(room: YRoom, can_write: Callable[[RoomUser], bool]) -> None:
 
     on_message.interview_guard = True  # type: ignore[attr-defined]
     room.on_message = on_message
+
+
+class OpenSockets:
+    """The collaboration websockets that are open, so shutdown can close them.
+
+    A socket left open when the server stops keeps its serving task pending forever, and
+    with it the AnyIO worker threads that jupyter_server's async contents manager started
+    from that task: the process then never exits after SIGTERM.
+    """
+
+    def __init__(self) -> None:
+        self._sockets: weakref.WeakSet[WebSocketHandler] = weakref.WeakSet()
+
+    def add(self, socket: WebSocketHandler) -> None:
+        self._sockets.add(socket)
+
+    async def close_all(self, grace: float = 1) -> int:
+        """Close every open socket: a close frame first, then, after ``grace`` seconds, the
+        streams of clients that did not answer it (tornado itself would wait 5 s)."""
+        protocols = [s.ws_connection for s in self._sockets if s.ws_connection is not None]
+        for socket in list(self._sockets):
+            socket.close(1001, "server shutting down")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while loop.time() < deadline and any(not p.stream.closed() for p in protocols):
+            # Tornado offers no awaitable for "closed"; its close handshake runs on this loop.
+            await asyncio.sleep(0.02)
+        for protocol in protocols:
+            protocol.stream.close()
+        return len(protocols)
