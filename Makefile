@@ -4,6 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?= data
 PORT ?= 8888
+ARGS ?=
 # Jupyter refuses to run as root without this; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 serve: install
-	$(VENV)/bin/jupyter interview --InterviewApp.data_dir=$(DATA) --port=$(PORT) $(ROOT_FLAG)
+	$(VENV)/bin/jupyter interview --InterviewApp.data_dir=$(DATA) --port=$(PORT) $(ROOT_FLAG) $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check extension tests server_config
