@@ -20,3 +20,13 @@ c.ContentsManager.allow_hidden = False
 # a minute after the last client leaves, so a reconnecting browser finds its room.
 c.YDocExtension.document_save_delay = 1.0
 c.YDocExtension.document_cleanup_delay = 60.0
+
+# The candidate page runs Python in the browser. Cross-origin isolation gives Pyodide
+# SharedArrayBuffer, which input() and interrupts need; every asset is same-origin.
+c.ServerApp.tornado_settings = {
+    "headers": {
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Cross-Origin-Embedder-Policy": "require-corp",
+    },
+    "compress_response": True,
+}

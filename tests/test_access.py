@@ -38,6 +38,16 @@ def test_room_link_reaches_only_its_room(server: InterviewServer, role: str) -> 
     for method, path in allowed:
         assert _probe(server, token, method, path) == 200, path
 
+    # The kernel lists the root when it mounts the contents API: listings on the way to the
+    # room are allowed but show nothing of other rooms.
+    with server.client(token) as c:
+        root = c.get("api/contents").json()
+        assert [e["path"] for e in root["content"]] == ["rooms"]
+        rooms = c.get("api/contents/rooms").json()
+        assert [e["path"] for e in rooms["content"]] == [folder]
+    with server.client() as c:
+        assert len(c.get("api/contents/rooms").json()["content"]) >= 2
+
     refused = [
         ("GET", "interview/api/rooms"),
         ("GET", "interview/api/templates"),
@@ -46,8 +56,8 @@ def test_room_link_reaches_only_its_room(server: InterviewServer, role: str) -> 
         ("PATCH", f"interview/api/rooms/{mine['id']}"),
         ("DELETE", f"interview/api/rooms/{mine['id']}"),
         ("POST", f"interview/api/rooms/{mine['id']}/end"),
-        ("GET", "api/contents"),
-        ("GET", "api/contents/rooms"),
+        ("PUT", "api/contents/rooms/new.txt"),
+        ("DELETE", "api/contents/rooms"),
         ("GET", f"api/contents/{other_folder}"),
         ("GET", f"api/contents/{other_nb}"),
         ("GET", f"api/contents/{folder}/..%2F{other['id']}"),

@@ -70,7 +70,7 @@ class RoomScope:
 
 
 _READ = {"GET", "HEAD", "OPTIONS"}
-_STATIC_PREFIXES = ("/static/", "/lab/extensions/", "/custom/", "/favicon")
+_STATIC_PREFIXES = ("/static/", "/lab/extensions/", "/custom/", "/favicon", "/interview/lite/")
 _READABLE_APIS = (
     "/api/kernelspecs",
     "/kernelspecs/",
@@ -114,6 +114,9 @@ class RoomPolicy:
             return scope.file_id is not None and path == (
                 f"/api/collaboration/room/json:notebook:{scope.file_id}"
             )
+        if method in _READ and path.rstrip("/") in ("/api/contents", "/api/contents/rooms"):
+            # Listings on the way to the room; contents.py filters out other rooms.
+            return True
         for prefix in ("/api/contents/", "/files/"):
             if path.startswith(prefix):
                 return self._contents(scope, method, path.removeprefix(prefix), prefix)

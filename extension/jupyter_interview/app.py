@@ -16,11 +16,13 @@ from traitlets import Bool, Enum, Int, Unicode, default
 
 from . import __version__
 from .authorizer import InterviewAuthorizer
+from .contents import RoomContentsManager
 from .datadir import DataDir
 from .gate import SETTINGS_KEY, RoomGate
 from .handlers import room_handlers
 from .history import HistoryDB
 from .identity import InterviewIdentityProvider
+from .lite import lite_handlers, page_settings
 from .recovery import recover_rooms
 from .rooms import RoomStore
 from .templates import TemplateCatalogue
@@ -88,6 +90,16 @@ class InterviewApp(ExtensionApp):
         help="Largest JSON body the room API accepts, in bytes (default 256 KiB).",
     )
 
+    lite_dir = Unicode(
+        config=True,
+        help="The built in-browser kernel assets (`python lite/build.py`). "
+        "Default: lite/build in the source checkout.",
+    )
+
+    @default("lite_dir")
+    def _default_lite_dir(self) -> str:
+        return str(bundled("lite") / "build")
+
     public_url = Unicode(
         "",
         config=True,
@@ -107,6 +119,7 @@ class InterviewApp(ExtensionApp):
             derived = self.data.server_config()
             derived.ServerApp.identity_provider_class = InterviewIdentityProvider
             derived.ServerApp.authorizer_class = InterviewAuthorizer
+            derived.ServerApp.contents_manager_class = RoomContentsManager
             derived.merge(serverapp.config)
             serverapp.update_config(derived)
 
@@ -129,6 +142,13 @@ class InterviewApp(ExtensionApp):
                 "interview_deleted_dir": data.deleted,
             }
         )
+        page_config = self.serverapp.web_app.settings.setdefault("page_config_data", {})
+        page_config.update(page_settings(self.serverapp.base_url))
+        if not (Path(self.lite_dir) / "pyodide" / "pyodide.js").exists():
+            self.log.warning(
+                "No in-browser kernel assets in %s: run `make lite` (or python lite/build.py)",
+                self.lite_dir,
+            )
         self.log.info("Interview data directory: %s", data.root)
         if self.manage_server:
             # Before the first room opens: see recovery.py for the upstream loss it prevents.
@@ -148,6 +168,7 @@ class InterviewApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(room_handlers())
+        self.handlers.extend(lite_handlers(Path(self.lite_dir)))
 
     async def stop_extension(self) -> None:
         closed = await self.gate.sockets.close_all()
