@@ -144,9 +144,13 @@ def test_tokens_are_stored_hashed_and_not_logged(server: InterviewServer) -> Non
             c.get(f"interview/r/{token}", follow_redirects=False)
             c.get(f"interview/api/rooms/{room['id']}?token={token}")
             c.get(f"api/kernels?token={token}")
+    unknown = "ji_" + "Z" * 43
+    with server.client(token=None) as c:
+        assert c.get(f"interview/r/{unknown}").status_code == 404
     db = sqlite3.connect(server.data_dir / ".interview.db")
     dump = "\n".join(db.iterdump())
     raw = b"".join(p.read_bytes() for p in server.data_dir.glob(".interview.db*"))
+    assert unknown not in server.log()
     for token in tokens:
         assert token not in dump
         assert token.encode() not in raw

@@ -11,10 +11,19 @@ from dataclasses import dataclass, field
 import httpx
 from httpx_ws import aconnect_ws
 from jupyter_ydoc import YNotebook
-from pycrdt import Decoder, Encoder, Provider, create_sync_message, create_update_message
+from pycrdt import (
+    Awareness,
+    Decoder,
+    Encoder,
+    Provider,
+    create_sync_message,
+    create_update_message,
+    read_message,
+)
 from pycrdt.websocket.websocket import HttpxWebsocket
 
-SYNC, SYNC_STEP2, RAW = 0, 1, 2
+SYNC, AWARENESS, RAW = 0, 1, 2
+SYNC_STEP2 = 1
 
 
 class RoomChannel(HttpxWebsocket):
@@ -24,6 +33,8 @@ class RoomChannel(HttpxWebsocket):
         super().__init__(websocket, path)
         self.raw: asyncio.Queue[dict] = asyncio.Queue()
         self.step2 = asyncio.Event()
+        self.awareness: Awareness | None = None
+        self.awareness_changed = asyncio.Event()
 
     async def recv(self) -> bytes:
         while True:
@@ -34,6 +45,10 @@ class RoomChannel(HttpxWebsocket):
                 continue
             if message[:2] == bytes([SYNC, SYNC_STEP2]):
                 self.step2.set()
+            if message[0] == AWARENESS and self.awareness is not None:
+                self.awareness.apply_awareness_update(read_message(message[1:]), "remote")
+                self.awareness_changed.set()
+                continue
             return message
 
 
@@ -58,6 +73,24 @@ class YClient:
             while not condition():
                 self.changed.clear()
                 await self.changed.wait()
+
+    def names(self) -> set[str]:
+        """The user names the room's participants publish in awareness (presence)."""
+        assert self.channel.awareness is not None
+        return {
+            state["user"]["name"]
+            for state in self.channel.awareness.states.values()
+            if state and "user" in state
+        }
+
+    async def wait_for_names(
+        self, names: set[str], *, at_least: int = 0, timeout: float = 15
+    ) -> None:
+        """Wait until ``names`` are all present and at least ``at_least`` names in all."""
+        async with asyncio.timeout(timeout):
+            while not (names <= self.names() and len(self.names()) >= at_least):
+                self.channel.awareness_changed.clear()
+                await self.channel.awareness_changed.wait()
 
     async def roundtrip(self) -> None:
         """Return once the server has handled this client's whole document.
@@ -118,6 +151,7 @@ async def connect(
         aconnect_ws(f"{ws_url}?sessionId={session_id}", http) as ws,
     ):
         channel = RoomChannel(ws, room)
+        channel.awareness = Awareness(notebook.ydoc)
         async with Provider(notebook.ydoc, channel) as provider:
             client = YClient(notebook, provider, channel, session_id)
             subscription = notebook.ydoc.observe(lambda _event: client.changed.set())

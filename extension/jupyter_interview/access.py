@@ -52,6 +52,7 @@ class RoomUser(User):
     room_id: str = ""
     role: Role = "candidate"
     grant: str = ""
+    named: bool = False  # the participant has chosen the name shown to the others
 
 
 @dataclass(frozen=True)

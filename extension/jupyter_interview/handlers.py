@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import APIHandler, JupyterHandler
-from jupyter_server.utils import ensure_async, url_escape, url_path_join
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import ensure_async
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from tornado import web
 
@@ -22,6 +22,7 @@ from . import __version__
 from .access import RoomUser
 from .errors import BodyTooLarge, Forbidden, InterviewError, InvalidJSON, InvalidRequest
 from .gate import RoomGate
+from .landing import RoomLinkHandler
 from .models import (
     ErrorOut,
     Health,
@@ -277,36 +278,6 @@ class OpenAPIHandler(InterviewHandler):
 
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(openapi_document()))
-
-
-class RoomLinkHandler(JupyterHandler):
-    """``/interview/r/<token>``: sign the browser in as the room's user, open its notebook."""
-
-    def prepare(self) -> None:
-        # The token is the credential: keep it out of the request log.
-        self.request.uri = self.request.path = url_path_join(self.base_url, "interview/r/<token>")
-        return super().prepare()
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(
-            "<!doctype html><title>Interview link</title>"
-            "<h1>This interview link is not valid.</h1>"
-            "<p>It may have been mistyped, or the interview was closed. "
-            "Ask your interviewer for a new link.</p>"
-        )
-
-    async def get(self, token: str) -> None:
-        gate: RoomGate = self.settings["interview_gate"]
-        user = gate.user_for_token(token)
-        if user is None:
-            raise web.HTTPError(404)
-        rooms: RoomStore = self.settings["interview_rooms"]
-        room = rooms.get(user.room_id)
-        if user.role == "candidate" and room.started_at is None and room.status == "open":
-            room = rooms.update(room.id, started_at=now())
-        self.identity_provider.set_login_cookie(self, user)
-        self.redirect(url_path_join(self.base_url, "notebooks", url_escape(room.notebook_path)))
 
 
 ROOM_ID = r"(?P<room_id>[^/]+)"

@@ -56,6 +56,7 @@ class InterviewIdentityProvider(PasswordIdentityProvider):
                     "room_id": user.room_id,
                     "role": user.role,
                     "grant": user.grant,
+                    "named": user.named,
                 }
             )
         return super().user_to_cookie(user)
@@ -69,6 +70,7 @@ class InterviewIdentityProvider(PasswordIdentityProvider):
                 room_id=data["room_id"],
                 role=data["role"],
                 grant=data["grant"],
+                named=data.get("named", False),
             )
         return super().user_from_cookie(cookie_value)
 
