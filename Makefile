@@ -10,7 +10,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 LITE := lite/build/.built
 
-.PHONY: serve test install lint lite browser openapi clean
+.PHONY: serve test install lint lite frontend browser openapi clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,7 +26,21 @@ $(LITE): $(STAMP) lite/package.json lite/package-lock.json lite/build.py
 
 lite: $(LITE)
 
-install: $(STAMP) $(LITE)
+# Our JupyterLab plugins (extension/frontend), built against the installed JupyterLab's own
+# core package list, then linked into the environment like `jupyter labextension develop`.
+FRONTEND := extension/jupyter_interview/labextension/package.json
+LAB_CORE = $$($(abspath $(PY)) -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')
+$(FRONTEND): $(STAMP) extension/frontend/package.json extension/frontend/package-lock.json \
+		extension/frontend/tsconfig.json $(wildcard extension/frontend/src/*.ts) extension/frontend/style/index.css
+	cd extension/frontend && npm ci --no-audit --no-fund --loglevel=error && npx tsc
+	cd extension/frontend && node node_modules/@jupyterlab/builder/lib/build-labextension.js --core-path "$(LAB_CORE)" .
+	mkdir -p $(VENV)/share/jupyter/labextensions
+	rm -rf $(VENV)/share/jupyter/labextensions/jupyter-interview
+	ln -s $(abspath extension/jupyter_interview/labextension) $(VENV)/share/jupyter/labextensions/jupyter-interview
+
+frontend: $(FRONTEND)
+
+install: $(STAMP) $(LITE) $(FRONTEND)
 
 # Browser tests drive Debian's Chromium (never a downloaded browser).
 browser:
@@ -48,4 +62,5 @@ openapi: install
 	$(PY) -m jupyter_interview.openapi > openapi.json
 
 clean:
-	rm -rf $(VENV) build dist lite/build lite/node_modules
+	rm -rf $(VENV) build dist lite/build lite/node_modules extension/frontend/node_modules \
+		extension/frontend/lib extension/jupyter_interview/labextension

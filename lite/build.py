@@ -10,8 +10,11 @@ interview server must serve everything itself instead:
             wheels, so the lock's sha256 (and file name) are rewritten to match.
 - pypi/     a piplite index (all.json plus wheels): ``comm`` and our own wheels.
 
-Usage: python lite/build.py [--pyodide DIR]  (DIR: an unpacked full Pyodide release, for
-air-gapped sites that need numpy and pandas; its packages are copied as they are.)
+Other packages (numpy, pandas, matplotlib, ...) are not on PyPI or npm for Pyodide: the
+lock sends them to the Pyodide CDN, fetched only when a notebook imports them. For sites
+with no Internet access, ``--pyodide`` serves a full Pyodide release instead.
+
+Usage: python lite/build.py [--pyodide RELEASE] [--cdn URL] [--wheel WHEEL ...]
 The same inputs give the same output folder.
 """
 
@@ -39,9 +42,14 @@ CORE_FILES = [
 ]
 # What the 0.7.2 kernel imports at start (its initPackageManager and initKernel).
 KERNEL_PACKAGES = ["micropip", "ipython", "jedi"]
+# Also asked for at start, but only in the full release: never sent to the CDN, so that the
+# kernel starts without a request leaving the server (it goes on without them).
+START_ONLY_IN_FULL_RELEASE = {"sqlite3"}
 # Served by our piplite index: name -> exact version.
 PIPLITE_PACKAGES = {"comm": "0.2.3"}
 PYTHON_VERSION = "3.13"
+PYODIDE_VERSION = "0.29.3"
+DEFAULT_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
 
 
 def normalize(name: str) -> str:
@@ -104,7 +112,18 @@ def closure(lock: dict, roots: list[str]) -> list[str]:
     return seen
 
 
-def build_pyodide(out: Path, full_release: Path | None) -> list[str]:
+def unpack_release(release: Path) -> Path:
+    """A full Pyodide release: an unpacked folder, or its .tar.bz2/.tar.gz (unpacked once)."""
+    if release.is_dir():
+        return release / "pyodide" if (release / "pyodide").is_dir() else release
+    target = CACHE / "release" / release.name.split(".tar")[0]
+    if not target.exists():
+        target.mkdir(parents=True)
+        shutil.unpack_archive(release, target)
+    return unpack_release(target)
+
+
+def build_pyodide(out: Path, full_release: Path | None, cdn: str) -> list[str]:
     source = full_release or NPM_PYODIDE
     if not (source / "pyodide-lock.json").exists():
         raise SystemExit(f"{source} has no pyodide-lock.json: run `npm ci` in lite/ first")
@@ -129,6 +148,14 @@ def build_pyodide(out: Path, full_release: Path | None) -> list[str]:
         for wheel in sorted(full_release.glob("*.whl")) + sorted(full_release.glob("*.zip")):
             if not (out / wheel.name).exists() and wheel.name != "python_stdlib.zip":
                 shutil.copy2(wheel, out / wheel.name)
+    elif cdn:
+        # Everything else (numpy, pandas, matplotlib, sqlite3, ...) loads from the CDN when
+        # a notebook imports it; the kernel itself never needs it to start.
+        for key, entry in lock["packages"].items():
+            if key in START_ONLY_IN_FULL_RELEASE:
+                continue
+            if key not in served or not (out / entry["file_name"]).exists():
+                entry["file_name"] = cdn.rstrip("/") + "/" + entry["file_name"].rsplit("/")[-1]
     (out / "pyodide-lock.json").write_text(json.dumps(lock, indent=1, sort_keys=True))
     return served
 
@@ -169,7 +196,18 @@ def build_piplite(out: Path, extra_wheels: list[Path]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pyodide", type=Path, help="an unpacked full Pyodide 0.29.3 release")
+    parser.add_argument(
+        "--pyodide",
+        type=Path,
+        help=f"a full Pyodide {PYODIDE_VERSION} release (folder or .tar.bz2) to serve whole, "
+        "for sites with no Internet access that need numpy, pandas, matplotlib",
+    )
+    parser.add_argument(
+        "--cdn",
+        default=DEFAULT_CDN,
+        help="where other Pyodide packages load from when a notebook imports them "
+        f"(default {DEFAULT_CDN}; '' for none: importing numpy then fails)",
+    )
     parser.add_argument(
         "--wheel",
         type=Path,
@@ -179,7 +217,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     shutil.rmtree(OUT, ignore_errors=True)
-    served = build_pyodide(OUT / "pyodide", args.pyodide)
+    release = unpack_release(args.pyodide) if args.pyodide else None
+    served = build_pyodide(OUT / "pyodide", release, args.cdn)
     build_piplite(OUT / "pypi", args.wheel)
     size = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"lite/build: Pyodide core + {len(served)} packages, {size / 1e6:.1f} MB")

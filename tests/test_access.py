@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 
 import httpx
 import pytest
 from httpx_ws import WebSocketUpgradeError, aconnect_ws
 
-from .server import InterviewServer, link_token
+from .server import TOKEN, InterviewServer, link_token
 from .yclient import connect, open_session
 
 pytestmark = pytest.mark.anyio
@@ -199,3 +201,24 @@ def test_deleting_a_room_kills_its_links(server: InterviewServer) -> None:
     with server.client() as c:
         assert c.delete(f"interview/api/rooms/{room['id']}").status_code == 204
     assert _probe(server, token, "GET", f"interview/api/rooms/{room['id']}") == 403
+
+
+@pytest.mark.parametrize("completion", [False, True])
+def test_room_pages_never_carry_the_server_token(server: InterviewServer, completion: bool) -> None:
+    """Notebook 7 puts the server's token in every page's config; not for room links."""
+    room = server.create_room(completion=completion)
+    link = room["links"]["candidate"].removeprefix(server.url)
+    with httpx.Client(base_url=server.url, follow_redirects=True) as browser:
+        browser.get(link)
+        page = browser.post(link, data={"name": "Ada", "_xsrf": browser.cookies["_xsrf"]})
+        assert page.status_code == 200
+        assert TOKEN not in page.text
+        config = json.loads(
+            re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page.text, re.S).group(1)
+        )
+    assert config["token"] == ""
+    completer = "@jupyterlab/completer-extension:manager"
+    assert (completer in config["disabledExtensions"]) is not completion
+    # The interviewer's own pages keep working with the token.
+    with server.client() as c:
+        assert TOKEN in c.get(f"notebooks/{room['notebook_path']}").text

@@ -185,3 +185,19 @@ async def test_offline_edits_converge_without_duplicates(server: InterviewServer
         assert sources.count("while you were away") == 1
         await asyncio.sleep(0)  # let the page settle its last render
         assert await page.locator(".jp-Notebook .jp-Cell").count() == len(sources)
+
+
+async def test_a_runaway_cell_is_stopped_by_a_restart(server: InterviewServer) -> None:
+    """The Pyodide kernel has no interrupt (jupyterlite#459): restarting it stops the loop."""
+    room = server.create_room()
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await join(page, room["links"]["candidate"], "Loopy")
+        await run(page, code_cell(page, 0), "print('warm')")
+        await type_into(page, code_cell(page, 0), "while True:\n    pass")
+        await code_cell(page, 0).locator(".cm-content").click()
+        await page.keyboard.press("Control+Enter")
+        await page.locator(".jp-Toolbar-item[data-jp-item-name='restart'] jp-button").click()
+        await page.locator(".jp-Dialog .jp-mod-accept").click()
+        output = await run(page, code_cell(page, 1), "print('alive again')")
+        assert "alive again" in await output.inner_text()

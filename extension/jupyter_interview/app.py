@@ -23,6 +23,7 @@ from .handlers import room_handlers
 from .history import HistoryDB
 from .identity import InterviewIdentityProvider
 from .lite import lite_handlers, page_settings
+from .pageconfig import room_page_config_hook
 from .recovery import recover_rooms
 from .rooms import RoomStore
 from .templates import TemplateCatalogue
@@ -142,7 +143,9 @@ class InterviewApp(ExtensionApp):
                 "interview_deleted_dir": data.deleted,
             }
         )
-        page_config = self.serverapp.web_app.settings.setdefault("page_config_data", {})
+        web = self.serverapp.web_app.settings
+        web["page_config_hook"] = room_page_config_hook(web.get("page_config_hook"))
+        page_config = web.setdefault("page_config_data", {})
         page_config.update(page_settings(self.serverapp.base_url))
         if not (Path(self.lite_dir) / "pyodide" / "pyodide.js").exists():
             self.log.warning(

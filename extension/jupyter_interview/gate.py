@@ -94,4 +94,8 @@ class RoomGate:
 
 
 def gate_of(handler: RequestHandler) -> RoomGate | None:
-    return handler.settings.get(SETTINGS_KEY)
+    return gate_of_settings(handler.settings)
+
+
+def gate_of_settings(settings: dict) -> RoomGate | None:
+    return settings.get(SETTINGS_KEY)

@@ -154,7 +154,8 @@ class InterviewHandler(APIHandler):
         self.finish(out.model_dump_json(exclude_none=True))
 
     def room_out(self, room: Room) -> RoomOut:
-        return room.full(self.rooms.links(room.id, self.public_url()))
+        links = self.rooms.links(room.id, self.public_url())
+        return room.full(links, self.gate.sockets.online(room.collaboration_room))
 
     def public_url(self) -> str:
         configured: str = self.settings.get("interview_public_url", "")
@@ -213,6 +214,7 @@ class RoomsHandler(InterviewHandler):
             file_id=file_id,
             notes="",
             created_at=now(),
+            completion=body.completion,
         )
         self.rooms.add(room)
         self.log.info("Created room %s (%s) from template %s", room.id, title, template.name)
@@ -236,7 +238,9 @@ class RoomHandler(InterviewHandler):
             self.send(self.room_out(room))
 
     @operation(
-        "Change a room's title, candidate, duration or notes.", body=RoomUpdate, response=RoomOut
+        "Change a room's title, candidate, duration, notes or completion.",
+        body=RoomUpdate,
+        response=RoomOut,
     )
     async def patch(self, room_id: str, body: RoomUpdate) -> None:
         self.rooms.get(check_room_id(room_id))

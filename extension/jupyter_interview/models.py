@@ -51,6 +51,7 @@ class RoomCreate(_Strict):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     candidate_name: str | None = Field(default=None, min_length=1, max_length=200)
     duration_minutes: int | None = Field(default=None, ge=5, le=480)
+    completion: bool = Field(default=False, description="code completion and hover hints")
 
 
 class RoomUpdate(_Strict):
@@ -58,6 +59,7 @@ class RoomUpdate(_Strict):
     candidate_name: str | None = Field(default=None, min_length=1, max_length=200)
     duration_minutes: int | None = Field(default=None, ge=5, le=480)
     notes: str | None = Field(default=None, max_length=100_000)
+    completion: bool | None = None
 
 
 class Links(BaseModel):
@@ -77,6 +79,7 @@ class RoomPublic(BaseModel):
     ended_at: datetime | None
     duration_minutes: int
     ends_at: datetime | None = Field(description="started_at + duration, once the candidate joined")
+    completion: bool = Field(description="whether room links get code completion and hover hints")
     role: Role | None = Field(default=None, description="the role of the link that asked")
 
 
@@ -87,6 +90,7 @@ class RoomOut(RoomPublic):
     candidate_name: str | None
     file_id: str | None = Field(description="the collaboration room is json:notebook:<file_id>")
     notes: str
+    online: list[str] = Field(description="names of the people connected to the room now")
     links: Links
 
 

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS rooms (
     notebook_path TEXT NOT NULL,
     file_id TEXT,
     notes TEXT NOT NULL DEFAULT '',
+    completion INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     started_at TEXT,
     ended_at TEXT
@@ -76,6 +77,7 @@ class Room:
     file_id: str | None
     notes: str
     created_at: datetime
+    completion: bool = False
     started_at: datetime | None = None
     ended_at: datetime | None = None
 
@@ -96,16 +98,22 @@ class Room:
             ended_at=self.ended_at,
             duration_minutes=self.duration_minutes,
             ends_at=self.ends_at,
+            completion=self.completion,
             role=role,
         )
 
-    def full(self, links: Links) -> RoomOut:
+    @property
+    def collaboration_room(self) -> str:
+        return f"json:notebook:{self.file_id}"
+
+    def full(self, links: Links, online: list[str]) -> RoomOut:
         return RoomOut(
             **self.public().model_dump(),
             template=self.template,
             candidate_name=self.candidate_name,
             file_id=self.file_id,
             notes=self.notes,
+            online=online,
             links=links,
         )
 
@@ -156,7 +164,7 @@ class RoomStore:
         grants = {role: new_nonce() for role in ROLES}
         with self._tx() as db:
             db.execute(
-                "INSERT INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     room.id,
                     room.title,
@@ -167,6 +175,7 @@ class RoomStore:
                     room.notebook_path,
                     room.file_id,
                     room.notes,
+                    int(room.completion),
                     room.created_at.isoformat(),
                     None,
                     None,
@@ -242,6 +251,7 @@ def _room(row: sqlite3.Row) -> Room:
         notebook_path=row["notebook_path"],
         file_id=row["file_id"],
         notes=row["notes"],
+        completion=bool(row["completion"]),
         created_at=datetime.fromisoformat(row["created_at"]),
         started_at=_when(row["started_at"]),
         ended_at=_when(row["ended_at"]),

@@ -36,7 +36,8 @@ def guard_room(room: YRoom, can_write: Callable[[RoomUser], bool]) -> None:
 
 
 class OpenSockets:
-    """The collaboration websockets that are open, so shutdown can close them.
+    """The collaboration websockets that are open: who is online, and what to close at
+    shutdown.
 
     A socket left open when the server stops keeps its serving task pending forever, and
     with it the AnyIO worker threads that jupyter_server's async contents manager started
@@ -48,6 +49,15 @@ class OpenSockets:
 
     def add(self, socket: WebSocketHandler) -> None:
         self._sockets.add(socket)
+
+    def online(self, room: str) -> list[str]:
+        """Names of the users connected to a collaboration room (``json:notebook:<id>``)."""
+        names = {
+            socket.current_user.name
+            for socket in self._sockets
+            if socket.ws_connection is not None and getattr(socket, "path", None) == room
+        }
+        return sorted(names)
 
     async def close_all(self, grace: float = 1) -> int:
         """Close every open socket: a close frame first, then, after ``grace`` seconds, the

@@ -1,0 +1,55 @@
+"""What the pages a room user loads are told: never the server's token, fewer plugins.
+
+Notebook 7 and JupyterLab put the server's token into every page's config (page config
+``token``), so a candidate page would hand the candidate the interviewer's credential.
+The ``page_config_hook`` tornado setting, which both call for each page, removes it for
+room users, and turns off what an interview does not want them to have: code completion
+and hover hints (unless the room allows them), the "open in JupyterLab" switcher (they
+may not open JupyterLab) and Jupyter's news announcements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tornado.web import RequestHandler
+
+from .access import RoomUser
+
+PageConfigHook = Callable[[RequestHandler, dict[str, Any]], dict[str, Any]]
+
+COMPLETION_PLUGINS = [
+    "@jupyterlab/completer-extension:manager",
+    "@jupyterlab/completer-extension:base-service",
+    "@jupyterlab/completer-extension:inline-completer",
+    "@jupyterlab/completer-extension:inline-history",
+    "@jupyterlab/tooltip-extension:manager",
+    "@jupyterlab/tooltip-extension:notebooks",
+    "@jupyterlab/tooltip-extension:files",
+    "@jupyterlab/tooltip-extension:consoles",
+]
+ROOM_USER_DISABLED = [
+    "@jupyter-notebook/lab-extension:interface-switcher",
+    "@jupyter-notebook/lab-extension:launch-tree",
+    "@jupyterlab/apputils-extension:announcements",
+]
+
+
+def room_page_config_hook(previous: PageConfigHook | None) -> PageConfigHook:
+    def hook(handler: RequestHandler, page_config: dict[str, Any]) -> dict[str, Any]:
+        if previous is not None:
+            page_config = previous(handler, page_config)
+        user = handler.current_user
+        if not isinstance(user, RoomUser):
+            return page_config
+        page_config["token"] = ""
+        disabled = list(page_config.get("disabledExtensions", []))
+        disabled += ROOM_USER_DISABLED
+        room = handler.settings["interview_rooms"].find(user.room_id)
+        if room is None or not room.completion:
+            disabled += COMPLETION_PLUGINS
+        page_config["disabledExtensions"] = disabled
+        return page_config
+
+    return hook

@@ -1,0 +1,58 @@
+"""The interviewer's side in JupyterLab: New interview, the rooms panel, ending a room."""
+
+from __future__ import annotations
+
+import pytest
+
+from .browser import chromium, join
+from .server import TOKEN, InterviewServer
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_new_interview_from_the_panel(server: InterviewServer) -> None:
+    async with chromium() as browser:
+        lab = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
+        await lab.goto(f"{server.url}lab?token={TOKEN}")
+        await lab.locator("[data-id='jupyter-interview-rooms']").click()
+        await lab.locator(".jp-InterviewPanel-header button").click()
+        dialog = lab.locator(".jp-Dialog")
+        await dialog.locator("select").select_option("algorithms-warmup")
+        await dialog.get_by_placeholder("Title (optional)").fill("Panel-made interview")
+        await dialog.get_by_placeholder("Candidate name").fill("Barbara Liskov")
+        await dialog.get_by_role("button", name="Create").click()
+        # The room's notebook opens in JupyterLab, with its banner.
+        banner = lab.locator(".jp-NotebookPanel .jp-InterviewBanner")
+        await banner.first.wait_for(timeout=60_000)
+        assert "Panel-made interview" in await banner.first.inner_text()
+        panel_room = lab.locator(".jp-InterviewPanel-room", has_text="Panel-made interview")
+        await panel_room.first.wait_for(timeout=15_000)
+    with server.client() as c:
+        rooms = c.get("interview/api/rooms").json()
+    made = [r for r in rooms if r["title"] == "Panel-made interview"]
+    assert len(made) == 1
+    assert made[0]["candidate_name"] == "Barbara Liskov"
+    assert made[0]["template"] == "algorithms-warmup"
+
+
+async def test_ending_a_room_turns_the_candidate_page_read_only(server: InterviewServer) -> None:
+    room = server.create_room(title="Ending soon", candidate_name="Grace Hopper")
+    async with chromium() as browser:
+        candidate = await browser.new_page()
+        await join(candidate, room["links"]["candidate"], "Grace Hopper")
+        banner = candidate.locator(".jp-InterviewBanner")
+        await banner.wait_for(timeout=30_000)
+        assert "live" in await banner.inner_text()
+
+        lab = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
+        await lab.goto(f"{server.url}lab?token={TOKEN}")
+        await lab.locator("[data-id='jupyter-interview-rooms']").click()
+        item = lab.locator(f".jp-InterviewPanel-room[data-room-id='{room['id']}']")
+        await item.get_by_text("online: Grace Hopper").wait_for(timeout=15_000)
+        await item.get_by_role("button", name="End").click()
+        await lab.locator(".jp-Dialog").get_by_role("button", name="End").click()
+
+        await candidate.get_by_text("the interview has ended: read-only").wait_for(timeout=20_000)
+        assert await candidate.locator(".jp-mod-interviewReadOnly").count() == 1
+    with server.client() as c:
+        assert c.get(f"interview/api/rooms/{room['id']}").json()["status"] == "ended"
