@@ -105,8 +105,13 @@ class RoomPolicy:
             return True
         if method in _READ and path in ("/api/me", "/interview/api/health"):
             return True
-        if method in _READ and path == f"/interview/api/rooms/{scope.room_id}":
+        if method in _READ and path in (
+            f"/interview/api/rooms/{scope.room_id}",
+            f"/interview/api/rooms/{scope.room_id}/runtimes",
+        ):
             return True
+        if method == "POST" and path == f"/interview/api/rooms/{scope.room_id}/execute":
+            return scope.writable
         if method in _READ and path == f"/notebooks/{scope.notebook_path}":
             return True
         if method == "PUT" and path == f"/api/collaboration/session/{scope.notebook_path}":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
@@ -18,6 +19,7 @@ from . import __version__
 from .authorizer import InterviewAuthorizer
 from .contents import RoomContentsManager
 from .datadir import DataDir
+from .execution import RoomExecutor
 from .gate import SETTINGS_KEY, RoomGate
 from .handlers import room_handlers
 from .history import HistoryDB
@@ -44,6 +46,7 @@ class InterviewApp(ExtensionApp):
     app_name = "Jupyter Interview"
     description = "Collaborative coding interviews in Jupyter notebooks."
     version = __version__
+    classes: ClassVar[list[type]] = [*ExtensionApp.classes, RoomExecutor]
     extension_url = "/lab"
     load_other_extensions = True
 
@@ -127,6 +130,7 @@ class InterviewApp(ExtensionApp):
     def initialize_settings(self) -> None:
         data = self.data
         self.rooms = RoomStore(data.room_db, data.link_secret())
+        self.executor = RoomExecutor(self.rooms, parent=self)
         self.gate = gate = RoomGate(
             self.rooms,
             base_url=self.serverapp.base_url,
@@ -136,6 +140,7 @@ class InterviewApp(ExtensionApp):
             {
                 SETTINGS_KEY: gate,
                 "interview_rooms": self.rooms,
+                "interview_executor": self.executor,
                 "interview_templates": TemplateCatalogue(Path(self.templates_dir), self.log),
                 "interview_max_body_bytes": self.max_body_bytes,
                 "interview_public_url": self.public_url,
@@ -177,6 +182,7 @@ class InterviewApp(ExtensionApp):
         closed = await self.gate.sockets.close_all()
         if closed:
             self.log.info("Closed %d collaboration connections", closed)
+        await self.executor.close()
         self.rooms.close()
 
 

@@ -66,3 +66,36 @@ class Forbidden(InterviewError):
 class InvalidLink(InterviewError):
     status = 404
     code = "invalid_link"
+
+
+class CodeTooLarge(InterviewError):
+    status = 413
+    code = "code_too_large"
+
+
+class LanguageNotAllowed(InterviewError):
+    status = 403
+    code = "language_not_allowed"
+
+
+class UnknownLanguage(InterviewError):
+    code = "unknown_language"
+
+
+class RateLimited(InterviewError):
+    status = 429
+    code = "rate_limited"
+
+
+class SandboxRejected(InterviewError):
+    code = "piston_rejected"
+
+
+class SandboxUnavailable(InterviewError):
+    status = 503
+    code = "piston_unavailable"
+
+
+class SandboxFailed(InterviewError):
+    status = 502
+    code = "piston_failed"

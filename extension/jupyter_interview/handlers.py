@@ -21,16 +21,21 @@ from tornado import web
 from . import __version__
 from .access import RoomUser
 from .errors import BodyTooLarge, Forbidden, InterviewError, InvalidJSON, InvalidRequest
+from .execution import RoomExecutor
 from .gate import RoomGate
 from .landing import RoomLinkHandler
 from .models import (
     ErrorOut,
+    ExecuteRequest,
+    ExecuteResult,
+    ExecutionOut,
     Health,
     RoomCreate,
     RoomOut,
     RoomPublic,
     RoomStatus,
     RoomUpdate,
+    RuntimeOut,
     TemplateOut,
 )
 from .rooms import Room, RoomStore, check_room_id, now, slugify
@@ -45,6 +50,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",
+    429: "rate_limited",
 }
 
 
@@ -104,6 +110,10 @@ class InterviewHandler(APIHandler):
     @property
     def gate(self) -> RoomGate:
         return self.settings["interview_gate"]
+
+    @property
+    def executor(self) -> RoomExecutor:
+        return self.settings["interview_executor"]
 
     @property
     def templates(self) -> TemplateCatalogue:
@@ -215,6 +225,7 @@ class RoomsHandler(InterviewHandler):
             notes="",
             created_at=now(),
             completion=body.completion,
+            languages=template.meta.languages,
         )
         self.rooms.add(room)
         self.log.info("Created room %s (%s) from template %s", room.id, title, template.name)
@@ -275,6 +286,44 @@ class EndRoomHandler(InterviewHandler):
         self.send(self.room_out(room))
 
 
+class ExecuteHandler(InterviewHandler):
+    @operation(
+        "Run a program in the Piston sandbox under the room's limits.",
+        body=ExecuteRequest,
+        response=ExecuteResult,
+        room_links=True,
+    )
+    async def post(self, room_id: str, body: ExecuteRequest) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        user = self.current_user
+        if isinstance(user, RoomUser):
+            if user.room_id != room.id or not self.gate.can_write(user):
+                raise Forbidden("This link cannot run code in this room (read-only).")
+            who, role = user.name, user.role
+        else:
+            who, role = user.name, "interviewer"
+        result = await self.executor.execute(room, who, role, body)
+        self.send(ExecuteResult.model_validate(result.to_dict()))
+
+
+class RuntimesHandler(InterviewHandler):
+    @operation(
+        "The sandbox languages this room may use.",
+        response=list[RuntimeOut],
+        room_links=True,
+    )
+    async def get(self, room_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        self.send(await self.executor.runtimes(room))
+
+
+class ExecutionsHandler(InterviewHandler):
+    @operation("The room's sandbox executions, oldest first.", response=list[ExecutionOut])
+    async def get(self, room_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        self.send([ExecutionOut(**e) for e in self.rooms.executions(room.id)])
+
+
 class OpenAPIHandler(InterviewHandler):
     @operation("This API's OpenAPI document.", public=True)
     async def get(self) -> None:
@@ -292,6 +341,9 @@ API_ROUTES: list[tuple[str, type[InterviewHandler]]] = [
     ("/interview/api/rooms", RoomsHandler),
     (f"/interview/api/rooms/{ROOM_ID}", RoomHandler),
     (f"/interview/api/rooms/{ROOM_ID}/end", EndRoomHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/execute", ExecuteHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/runtimes", RuntimesHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/executions", ExecutionsHandler),
 ]
 
 

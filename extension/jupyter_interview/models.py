@@ -107,3 +107,59 @@ class ErrorOut(BaseModel):
     error: str = Field(description="a stable machine-readable code, e.g. room_not_found")
     message: str = Field(description="what went wrong and what to do")
     details: object | None = None
+
+
+class ExecuteRequest(_Strict):
+    """A program for the Piston sandbox, from a ``%%piston`` cell."""
+
+    # Whitespace is part of a program and of its stdin: keep it as sent.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    language: str = Field(
+        pattern=r"^[a-zA-Z0-9+#._-]{1,32}$", description="a name or alias: cpp, js"
+    )
+    code: str = Field(max_length=1_000_000)
+    version: str = Field(default="*", pattern=r"^[0-9xX*.^~<>= |-]{1,32}$")
+    stdin: str | None = Field(default=None, max_length=1_000_000)
+    args: list[str] = Field(default_factory=list, max_length=32)
+    run_timeout_ms: int | None = Field(default=None, ge=1)
+
+
+class StageOut(BaseModel):
+    stdout: str
+    stderr: str
+    output: str
+    code: int | None
+    signal: str | None
+    message: str | None
+    status: str | None
+    cpu_time: int | None = Field(description="milliseconds")
+    wall_time: int | None = Field(description="milliseconds")
+    memory: int | None = Field(description="bytes")
+
+
+class ExecuteResult(BaseModel):
+    """Piston's result, with ``status`` one of ok, compile_error, runtime_error, signal,
+    timeout, output_limit, internal_error. ``compile`` is there for compiled languages."""
+
+    language: str
+    version: str
+    status: str
+    run: StageOut
+    compile: StageOut | None = None
+
+
+class RuntimeOut(BaseModel):
+    language: str
+    version: str
+    aliases: list[str]
+
+
+class ExecutionOut(BaseModel):
+    at: datetime
+    who: str
+    role: str
+    language: str
+    code_sha256: str
+    status: str
+    duration_ms: int

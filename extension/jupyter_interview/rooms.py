@@ -7,13 +7,14 @@ the disk; writes go to SQLite first and then to the cache.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,10 +37,23 @@ CREATE TABLE IF NOT EXISTS rooms (
     file_id TEXT,
     notes TEXT NOT NULL DEFAULT '',
     completion INTEGER NOT NULL DEFAULT 0,
+    languages TEXT NOT NULL DEFAULT '[]',
     created_at TEXT NOT NULL,
     started_at TEXT,
     ended_at TEXT
 );
+CREATE TABLE IF NOT EXISTS executions (
+    id INTEGER PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    who TEXT NOT NULL,
+    role TEXT NOT NULL,
+    language TEXT NOT NULL,
+    code_sha256 TEXT NOT NULL,
+    status TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS executions_room ON executions (room_id, id);
 CREATE TABLE IF NOT EXISTS grants (
     token_hash TEXT PRIMARY KEY,
     room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
@@ -78,6 +92,7 @@ class Room:
     notes: str
     created_at: datetime
     completion: bool = False
+    languages: list[str] = field(default_factory=list)
     started_at: datetime | None = None
     ended_at: datetime | None = None
 
@@ -164,7 +179,7 @@ class RoomStore:
         grants = {role: new_nonce() for role in ROLES}
         with self._tx() as db:
             db.execute(
-                "INSERT INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     room.id,
                     room.title,
@@ -176,6 +191,7 @@ class RoomStore:
                     room.file_id,
                     room.notes,
                     int(room.completion),
+                    json.dumps(room.languages),
                     room.created_at.isoformat(),
                     None,
                     None,
@@ -220,6 +236,33 @@ class RoomStore:
             del self._grants[token_hash]
         return room
 
+    def record_execution(
+        self,
+        room_id: str,
+        *,
+        who: str,
+        role: str,
+        language: str,
+        code_sha256: str,
+        status: str,
+        duration_ms: int,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO executions (room_id, at, who, role, language, code_sha256, status,"
+                " duration_ms) VALUES (?,?,?,?,?,?,?,?)",
+                (room_id, now().isoformat(), who, role, language, code_sha256, status, duration_ms),
+            )
+
+    def executions(self, room_id: str) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, who, role, language, code_sha256, status, duration_ms"
+                " FROM executions WHERE room_id = ? ORDER BY id",
+                (room_id,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
     def grant(self, token_hash: str) -> Grant | None:
         return self._grants.get(token_hash)
 
@@ -252,6 +295,7 @@ def _room(row: sqlite3.Row) -> Room:
         file_id=row["file_id"],
         notes=row["notes"],
         completion=bool(row["completion"]),
+        languages=json.loads(row["languages"]),
         created_at=datetime.fromisoformat(row["created_at"]),
         started_at=_when(row["started_at"]),
         ended_at=_when(row["ended_at"]),
