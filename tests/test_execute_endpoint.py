@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from .piston_standin import PistonStandIn, load_cases
-from .server import InterviewServer, free_port, link_token
+from .server import TOKEN, InterviewServer, free_port, link_token
 
 CASES = {c["name"]: c for c in load_cases()}
 CPP_HELLO = CASES["hello world (c++)"]["request_body"]["files"][0]["content"]
@@ -106,7 +106,7 @@ def test_read_only_links_cannot_execute(sandboxed: InterviewServer) -> None:
         c.post(f"interview/api/rooms/{room['id']}/end").raise_for_status()
     assert _execute(sandboxed, candidate, room, language="cpp", code=CPP_HELLO).status_code == 403
     # The interviewer still can.
-    assert _execute(sandboxed, None, room, language="cpp", code=CPP_HELLO).status_code == 200
+    assert _execute(sandboxed, TOKEN, room, language="cpp", code=CPP_HELLO).status_code == 200
 
 
 def test_rate_limit(sandboxed: InterviewServer) -> None:
