@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The in-browser kernel's assets: Pyodide from npm, its wheels from PyPI (lite/build.py).
-$(LITE): $(STAMP) lite/package.json lite/package-lock.json lite/build.py
+$(LITE): $(STAMP) lite/package.json lite/package-lock.json lite/build.py \
+		extension/jupyter_interview/magics.py extension/jupyter_interview/pistonapi.py
 	cd lite && npm ci --no-audit --no-fund --loglevel=error
 	$(PY) lite/build.py
 	touch $(LITE)

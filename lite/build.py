@@ -8,7 +8,8 @@ interview server must serve everything itself instead:
             pure-Python wheels the kernel loads at start, downloaded from PyPI at the
             versions its lock file names. PyPI's bytes differ from Pyodide's repacked
             wheels, so the lock's sha256 (and file name) are rewritten to match.
-- pypi/     a piplite index (all.json plus wheels): ``comm`` and our own wheels.
+- pypi/     a piplite index (all.json plus wheels): ``comm`` and our own
+            ``jupyter-interview-magics`` (the %%piston magics).
 
 Other packages (numpy, pandas, matplotlib, ...) are not on PyPI or npm for Pyodide: the
 lock sends them to the Pyodide CDN, fetched only when a notebook imports them. For sites
@@ -21,12 +22,14 @@ The same inputs give the same output folder.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -160,6 +163,44 @@ def build_pyodide(out: Path, full_release: Path | None, cdn: str) -> list[str]:
     return served
 
 
+def magics_wheel(dest: Path) -> Path:
+    """``jupyter-interview-magics``: only ``jupyter_interview.magics`` and what it imports.
+
+    The in-browser kernel installs it from the piplite index. piplite installs a wheel's
+    requirements too, so it must not be the server's distribution: this one requires
+    nothing (IPython is already in the kernel). Written by hand, with fixed timestamps, so
+    the same sources give the same bytes.
+    """
+    src = HERE.parent / "extension" / "jupyter_interview"
+    version = re.search(r'__version__ = "([^"]+)"', (src / "__init__.py").read_text()).group(1)
+    dist = f"jupyter_interview_magics-{version}.dist-info"
+    files = {
+        f"jupyter_interview/{name}": (src / name).read_bytes()
+        for name in ("__init__.py", "magics.py", "pistonapi.py")
+    }
+    files[f"{dist}/METADATA"] = (
+        "Metadata-Version: 2.1\nName: jupyter-interview-magics\n"
+        f"Version: {version}\nSummary: The %%piston magics of jupyter-interview\n"
+        "Requires-Python: >=3.11\n"
+    ).encode()
+    files[f"{dist}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: jupyter-interview lite/build.py\n"
+        b"Root-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    files[f"{dist}/top_level.txt"] = b"jupyter_interview\n"
+    record = [
+        f"{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip('=')},{len(data)}"
+        for path, data in files.items()
+    ]
+    files[f"{dist}/RECORD"] = ("\n".join([*record, f"{dist}/RECORD,,"]) + "\n").encode()
+    wheel = dest / f"jupyter_interview_magics-{version}-py3-none-any.whl"
+    dest.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(files):
+            archive.writestr(zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0)), files[path])
+    return wheel
+
+
 def piplite_entry(wheel: Path, name: str, version: str) -> dict:
     return {
         name: {
@@ -219,7 +260,7 @@ def main() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     release = unpack_release(args.pyodide) if args.pyodide else None
     served = build_pyodide(OUT / "pyodide", release, args.cdn)
-    build_piplite(OUT / "pypi", args.wheel)
+    build_piplite(OUT / "pypi", [magics_wheel(CACHE / "ours"), *args.wheel])
     size = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"lite/build: Pyodide core + {len(served)} packages, {size / 1e6:.1f} MB")
 

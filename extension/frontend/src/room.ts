@@ -1,6 +1,6 @@
 /**
  * The room banner on a room notebook: title, status and time left, for everyone in the
- * room. For a read-only link (an observer, or a candidate once the room has ended) it
+ * room; it also loads the %%piston magics into the notebook's kernel (magics.ts). For a read-only link (an observer, or a candidate once the room has ended) it
  * also makes the notebook read-only in the page: the server drops their edits anyway,
  * this keeps the page from showing edits that will never reach the room.
  */
@@ -12,6 +12,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
 import { IRoom, RoomAPIError, requestAPI, timeLeft } from './api';
+import { loadMagicsInto } from './magics';
 
 const POLL_MS = 10_000;
 
@@ -107,6 +108,7 @@ export const roomPlugin: JupyterFrontEndPlugin<void> = {
         | undefined;
       if (meta?.room_id) {
         panel.toolbar.insertItem(0, 'interview-room', new RoomBanner(panel, meta.room_id));
+        loadMagicsInto(panel, meta.room_id);
       }
     });
   }

@@ -1,0 +1,71 @@
+/**
+ * Loads the %%piston magics into a room notebook's Python kernel, each time the kernel
+ * starts: in the browser's Pyodide kernel from the server's piplite index, in an
+ * interviewer's ipykernel from the installed package. The magics then call the room's
+ * execute endpoint: with the browser's cookie (and the XSRF header) from Pyodide, with
+ * the server token from an interviewer's server kernel.
+ */
+import { PageConfig } from '@jupyterlab/coreutils';
+import { NotebookPanel } from '@jupyterlab/notebook';
+import { Kernel } from '@jupyterlab/services';
+
+function setupCode(roomId: string): string {
+  const xsrf = decodeURIComponent(document.cookie.match(/(?:^|;\s*)_xsrf=([^;]+)/)?.[1] ?? '');
+  const args = {
+    base_url: PageConfig.getBaseUrl(),
+    room_id: roomId,
+    token: PageConfig.getToken(),
+    xsrf
+  };
+  return [
+    'try:',
+    '    import piplite',
+    "    await piplite.install('jupyter-interview-magics')",
+    'except ImportError:',
+    '    pass',
+    "get_ipython().run_line_magic('load_ext', 'jupyter_interview.magics')",
+    'import jupyter_interview.magics as _interview_magics',
+    `_interview_magics.configure(**${JSON.stringify(args)})`,
+    'del _interview_magics'
+  ].join('\n');
+}
+
+async function load(kernel: Kernel.IKernelConnection, roomId: string): Promise<void> {
+  // The spec comes from the kernelspecs, without waiting for the kernel to be ready
+  // (kernel.info would, and a cell run meanwhile would go first).
+  const spec = await kernel.spec;
+  if (spec?.language !== 'python') {
+    return;
+  }
+  kernel.requestExecute({
+    code: setupCode(roomId),
+    silent: true,
+    store_history: false,
+    allow_stdin: false
+  });
+}
+
+export function loadMagicsInto(panel: NotebookPanel, roomId: string): void {
+  const session = panel.sessionContext;
+  // Kernels (by id) that were sent the magics. Send them as soon as a kernel connection
+  // exists, so they are first in its queue, ahead of any cell the user runs while the
+  // kernel is still starting. A restart keeps the id but loses everything: clear the mark.
+  const loaded = new Set<string>();
+  const maybeLoad = () => {
+    const kernel = session.session?.kernel;
+    if (!kernel || loaded.has(kernel.id) || ['restarting', 'autorestarting', 'dead'].includes(kernel.status)) {
+      return;
+    }
+    loaded.add(kernel.id);
+    void load(kernel, roomId);
+  };
+  session.statusChanged.connect((_, status) => {
+    const kernel = session.session?.kernel;
+    if (kernel && (status === 'restarting' || status === 'autorestarting')) {
+      loaded.delete(kernel.id);
+    } else {
+      maybeLoad();
+    }
+  });
+  void session.ready.then(maybeLoad);
+}

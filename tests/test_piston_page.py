@@ -1,0 +1,63 @@
+"""%%piston from the candidate page: the browser kernel, the room endpoint, the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .browser import chromium, code_cell, join, run, type_into
+from .piston_standin import PistonStandIn, load_cases
+from .server import TOKEN, InterviewServer
+from .yclient import connect
+
+pytestmark = pytest.mark.anyio
+
+CPP_HELLO = next(c for c in load_cases() if c["name"] == "hello world (c++)")["request_body"][
+    "files"
+][0]["content"]
+
+
+@pytest.fixture(scope="module")
+def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InterviewServer]:
+    with PistonStandIn() as piston:
+        srv = InterviewServer(
+            tmp_path_factory.mktemp("piston-page") / "data",
+            f"--RoomExecutor.piston_url={piston.url}",
+        ).start()
+        yield srv
+        srv.stop()
+
+
+async def test_piston_cell_runs_from_the_candidate_page(sandboxed: InterviewServer) -> None:
+    room = sandboxed.create_room("algorithms-warmup", candidate_name="Ken Thompson")
+    async with (
+        chromium() as browser,
+        connect(sandboxed.url, TOKEN, room["notebook_path"]) as interviewer,
+    ):
+        page = await browser.new_page()
+        await join(page, room["links"]["candidate"], "Ken Thompson")
+        cell = code_cell(page, 0)
+        output = await run(page, cell, "%%piston cpp\n" + CPP_HELLO)
+        await page.get_by_text("[c++ 12.2.0 · ok").first.wait_for(timeout=30_000)
+        assert "Hello, World!" in await output.inner_text()
+
+        def has_output() -> bool:
+            cells = [c for c in interviewer.cells if c["cell_type"] == "code"]
+            return any("Hello, World!" in str(o.get("text", "")) for o in cells[0]["outputs"])
+
+        await interviewer.wait_for(has_output, 5)
+
+        # The cell is highlighted as C++.
+        await type_into(page, cell, "%%piston cpp\nint main() { return 0; }")
+        language = cell.locator(".cm-content")
+        await page.wait_for_function(
+            "el => (el.getAttribute('data-language') || '').includes('cpp')",
+            arg=await language.element_handle(),
+            timeout=10_000,
+        )
+    with sandboxed.client() as c:
+        history = c.get(f"interview/api/rooms/{room['id']}/executions").json()
+    assert [(e["who"], e["language"], e["status"]) for e in history] == [
+        ("Ken Thompson", "c++", "ok")
+    ]
