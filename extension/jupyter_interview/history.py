@@ -200,11 +200,12 @@ class HistoryStore(LoggingConfigurable, BaseYStore, metaclass=_Meta):
         log: logging.Logger | None = None,
         **kwargs: object,
     ) -> None:
-        super().__init__(**kwargs)
+        if log is not None:
+            kwargs["log"] = log
+        # HasTraits passes what is not a trait (path, metadata_callback) on to BaseYStore.
+        super().__init__(path=path, metadata_callback=metadata_callback, **kwargs)
         self.path = path
         self.metadata_callback = metadata_callback
-        if log is not None:
-            self.log = log
         self.db = HistoryDB.open(self.db_path)
 
     async def write(self, data: bytes) -> None:
