@@ -41,14 +41,18 @@ class InterviewServer:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/"
 
+    health_path = "interview/api/health"
+
+    def command(self) -> list[str]:
+        """The server's command line, less the options every server here shares."""
+        return [str(JUPYTER), "interview", f"--InterviewApp.data_dir={self.data_dir}"]
+
     def start(self, timeout: float = 60) -> InterviewServer:
         args = [
-            str(JUPYTER),
-            "interview",
+            *self.command(),
             f"--port={self.port}",
             "--ServerApp.port_retries=0",
             f"--ServerApp.token={TOKEN}",
-            f"--InterviewApp.data_dir={self.data_dir}",
             *self.extra_args,
         ]
         if os.geteuid() == 0:
@@ -63,7 +67,7 @@ class InterviewServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(self.url + "interview/api/health", timeout=1).status_code == 200:
+                if httpx.get(self.url + self.health_path, timeout=1).status_code == 200:
                     return self
             except httpx.TransportError:
                 time.sleep(0.1)

@@ -1,0 +1,486 @@
+"""Benchmark: live sync under interview-day load, against our server and plain collaboration.
+
+N rooms x P peers, each peer typing R edits per second into the same cell of its room's
+notebook, through the real room websocket. Each peer behaves like a browser tab: it sends
+its own edits and one awareness update (its cursor) per edit, applies what the server
+sends, and never echoes remote updates back. Rooms are split over worker processes, and a
+room's sender and receivers live in one process, so a latency is read off one clock.
+
+It reports edit propagation (p50, p90, p99, max), missed deliveries, convergence, disk ==
+doc after a save, history rows against edits, server CPU and RSS per room. ``--target
+plain`` runs the same load against jupyter-collaboration with its defaults (``jupyter
+server``, upstream ``SQLiteYStore``, the server token for every peer).
+
+Run on demand, never in CI:
+    .venv/bin/python -m bench.sync_load --rooms 200 --peers 3 --rate 2 --duration 30
+    .venv/bin/python -m bench.sync_load --target both --rooms 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import multiprocessing as mp
+import random
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import httpx
+import nbformat
+import psutil
+from pycrdt import (
+    Array,
+    Awareness,
+    Decoder,
+    Doc,
+    Encoder,
+    Text,
+    create_awareness_message,
+    create_sync_message,
+    handle_sync_message,
+)
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+from tests.server import JUPYTER, TOKEN, InterviewServer, link_token
+
+SYNC, AWARENESS, RAW = 0, 1, 2
+SYNC_STEP2 = 1
+TEMPLATE = "sql-groupby"
+EDIT = re.compile(r"\|(\d+):(\d+);")
+DRAIN_TIMEOUT = 10.0
+
+
+class PlainServer(InterviewServer):
+    """jupyter-collaboration as it ships: `jupyter server` with its defaults, our extension
+    off. Its history goes to `.jupyter_ystore.db` in the working directory."""
+
+    health_path = "api"
+
+    def command(self) -> list[str]:
+        return [
+            str(JUPYTER),
+            "server",
+            f"--ServerApp.root_dir={self.data_dir}",
+            "--ServerApp.jpserver_extensions=jupyter_interview=False",
+            "--no-browser",
+        ]
+
+    @property
+    def history_db(self) -> Path:
+        return self.data_dir.parent / "cwd" / ".jupyter_ystore.db"
+
+
+@dataclass
+class RoomSpec:
+    """What a worker needs to drive one room: where, and one token per peer."""
+
+    path: str
+    disk: str
+    tokens: list[str]
+
+
+@dataclass
+class WorkerResult:
+    latencies_ms: list[float] = field(default_factory=list)
+    sent: int = 0
+    expected: int = 0
+    rooms: int = 0
+    converged: int = 0
+    disk_equal: int = 0
+    errors: list[str] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+
+
+class Peer:
+    """One participant: a Yjs document on a websocket, typing into the room's last cell."""
+
+    def __init__(self, room: RoomRun, index: int, token: str) -> None:
+        self.room = room
+        self.index = index
+        self.token = token
+        self.doc = Doc()
+        self.awareness = Awareness(self.doc)
+        self.ws: WebSocketClientConnection | None = None
+        self.synced = asyncio.Event()
+        self.saved: asyncio.Future[str] | None = None
+        self.source: Text | None = None
+        self.seq = 0
+        self._local = False
+
+    async def connect(self, base_url: str, http: httpx.AsyncClient) -> None:
+        headers = {"Authorization": f"token {self.token}"}
+        r = await http.put(
+            f"{base_url}api/collaboration/session/{self.room.spec.path}",
+            json={"format": "json", "type": "notebook"},
+            headers=headers,
+        )
+        r.raise_for_status()
+        session = r.json()
+        ws_url = base_url.replace("http://", "ws://")
+        url = f"{ws_url}api/collaboration/room/json:notebook:{session['fileId']}"
+        request = HTTPRequest(f"{url}?sessionId={session['sessionId']}", headers=headers)
+        self.ws = await websocket_connect(request, max_message_size=64 * 1024 * 1024)
+        asyncio.get_running_loop().create_task(self._read())
+        self.doc.observe(self._on_update)
+        self._send(create_sync_message(self.doc))
+        self.awareness.set_local_state(
+            {"user": {"name": f"peer {self.index}", "color": "#1f77b4"}, "cursors": []}
+        )
+        self._send_awareness()
+        await asyncio.wait_for(self.synced.wait(), 60)
+        cells = self.doc.get("cells", type=Array)
+        self.source = cells[len(cells) - 1]["source"]
+        self.source.observe(self._on_source_change)
+
+    def _send(self, message: bytes) -> None:
+        assert self.ws is not None
+        self.ws.write_message(message, binary=True)
+
+    def _send_awareness(self) -> None:
+        update = self.awareness.encode_awareness_update([self.doc.client_id])
+        self._send(create_awareness_message(update))
+
+    def _on_update(self, event: object) -> None:
+        if self._local:
+            self._send(bytes([SYNC, 2]) + _var_bytes(event.update))  # type: ignore[attr-defined]
+
+    def _on_source_change(self, event: object) -> None:
+        if self._local:
+            return
+        now = time.perf_counter()
+        for op in event.delta:  # type: ignore[attr-defined]
+            insert = op.get("insert")
+            if isinstance(insert, str):
+                for sender, seq in EDIT.findall(insert):
+                    self.room.delivered(int(sender), int(seq), now)
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        while (message := await self.ws.read_message()) is not None:
+            if not isinstance(message, bytes) or not message:
+                continue
+            if message[0] == SYNC:
+                reply = handle_sync_message(message[1:], self.doc)
+                if reply is not None:
+                    self._send(bytes([SYNC]) + reply)
+                if message[1] == SYNC_STEP2:
+                    self.synced.set()
+            elif message[0] == RAW and self.saved is not None and not self.saved.done():
+                reply = json.loads(Decoder(message[1:]).read_var_string())
+                if reply.get("type") == "save":
+                    self.saved.set_result(reply.get("status", ""))
+
+    def edit(self) -> None:
+        """Type one edit at the end of the cell, and move the cursor there."""
+        assert self.source is not None
+        self.seq += 1
+        self.room.sent(self.index, self.seq, time.perf_counter())
+        self._local = True
+        try:
+            self.source += f"|{self.index}:{self.seq};"
+        finally:
+            self._local = False
+        self.awareness.set_local_state_field("cursors", [{"head": len(self.source)}])
+        self._send_awareness()
+
+    async def save(self) -> str:
+        """Ask the server to write the room's notebook now (JupyterLab's Save)."""
+        self.saved = asyncio.get_running_loop().create_future()
+        encoder = Encoder()
+        encoder.write_var_uint(RAW)
+        encoder.write_var_string("save")
+        encoder.write_var_uint(1)
+        self._send(encoder.to_bytes())
+        return await asyncio.wait_for(self.saved, 30)
+
+    def close(self) -> None:
+        if self.ws is not None:
+            self.ws.close()
+
+
+def _var_bytes(data: bytes) -> bytes:
+    encoder = Encoder()
+    encoder.write_var_uint(len(data))
+    return encoder.to_bytes() + data
+
+
+class RoomRun:
+    """One room's peers and the send time of every edit, on one clock."""
+
+    def __init__(self, spec: RoomSpec, stats: WorkerResult, drained: asyncio.Event) -> None:
+        self.spec = spec
+        self.stats = stats
+        self.drained = drained
+        self.peers = [Peer(self, i, token) for i, token in enumerate(spec.tokens)]
+        self._sent_at: dict[tuple[int, int], float] = {}
+
+    def sent(self, sender: int, seq: int, at: float) -> None:
+        self._sent_at[(sender, seq)] = at
+        self.stats.sent += 1
+        self.stats.expected += len(self.peers) - 1
+
+    def delivered(self, sender: int, seq: int, at: float) -> None:
+        sent_at = self._sent_at.get((sender, seq))
+        if sent_at is None:
+            return
+        self.stats.latencies_ms.append((at - sent_at) * 1000)
+        if len(self.stats.latencies_ms) >= self.stats.expected:
+            self.drained.set()
+
+    def converged(self) -> bool:
+        states = [peer.doc.get("cells", type=Array).to_py() for peer in self.peers]
+        return all(state == states[0] for state in states)
+
+    def disk_equals_doc(self) -> bool:
+        on_disk = nbformat.read(self.spec.disk, as_version=4)
+        in_doc = self.peers[0].doc.get("cells", type=Array).to_py()
+        return [c.source for c in on_disk.cells] == [c["source"] for c in in_doc]
+
+
+async def _worker_main(
+    base_url: str, specs: list[RoomSpec], rate: float, duration: float, conn: Connection
+) -> WorkerResult:
+    stats = WorkerResult(rooms=len(specs))
+    drained = asyncio.Event()
+    rooms = [RoomRun(spec, stats, drained) for spec in specs]
+    peers = [peer for room in rooms for peer in room.peers]
+    limit = asyncio.Semaphore(16)
+    async with httpx.AsyncClient(timeout=60) as http:
+
+        async def join(peer: Peer) -> None:
+            async with limit:
+                await peer.connect(base_url, http)
+
+        await asyncio.gather(*(join(peer) for peer in peers))
+    conn.send("ready")
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, conn.recv)  # "go"
+    start = loop.time()
+    end = start + duration
+
+    async def type_(peer: Peer) -> None:
+        at = start + random.uniform(0, 1 / rate)
+        while at < end:
+            await asyncio.sleep(max(0.0, at - loop.time()))
+            peer.edit()
+            at += 1 / rate
+
+    await asyncio.gather(*(type_(peer) for peer in peers))
+    if len(stats.latencies_ms) < stats.expected:
+        drained.clear()
+        try:
+            await asyncio.wait_for(drained.wait(), DRAIN_TIMEOUT)
+        except TimeoutError:
+            stats.errors.append(
+                f"{stats.expected - len(stats.latencies_ms)} deliveries missing "
+                f"{DRAIN_TIMEOUT:.0f}s after the last edit"
+            )
+    stats.converged = sum(room.converged() for room in rooms)
+    saving = asyncio.Semaphore(8)
+
+    async def save(room: RoomRun) -> bool:
+        async with saving:
+            try:
+                status = await room.peers[0].save()
+            except TimeoutError:
+                stats.errors.append(f"save of {room.spec.path} timed out")
+                return False
+            return status == "success" and room.disk_equals_doc()
+
+    stats.disk_equal = sum(await asyncio.gather(*(save(room) for room in rooms)))
+    for peer in peers:
+        peer.close()
+    stats.cpu_seconds = sum(psutil.Process().cpu_times()[:2])
+    return stats
+
+
+def _worker(
+    base_url: str, specs: list[dict], rate: float, duration: float, conn: Connection
+) -> None:
+    rooms = [RoomSpec(**spec) for spec in specs]
+    try:
+        result = asyncio.run(_worker_main(base_url, rooms, rate, duration, conn))
+    except Exception as e:  # report, so the run stops with a reason instead of hanging
+        result = WorkerResult(errors=[f"worker failed: {e!r}"])
+        conn.send("ready")
+    conn.send(asdict(result))
+
+
+def _interview_rooms(server: InterviewServer, count: int, peers: int) -> list[RoomSpec]:
+    """Rooms made through the API; peer 0 is the candidate, the others interviewers."""
+    specs = []
+    for _ in range(count):
+        room = server.create_room(TEMPLATE)
+        tokens = [link_token(room["links"]["candidate"])] + [TOKEN] * (peers - 1)
+        disk = server.data_dir / room["notebook_path"]
+        specs.append(RoomSpec(room["notebook_path"], str(disk), tokens))
+    return specs
+
+
+def _plain_rooms(server: PlainServer, count: int, peers: int) -> list[RoomSpec]:
+    """The same template notebook, written straight into the plain server's root."""
+    from jupyter_interview.templates import TemplateCatalogue
+
+    folder = Path(__file__).parents[1] / "notebooks"
+    template = TemplateCatalogue(folder, logging.getLogger(__name__)).get(TEMPLATE)
+    specs = []
+    for i in range(count):
+        path = f"rooms/{i:04d}/room.ipynb"
+        notebook = template.room_notebook(room_id=f"{i:04d}", title=template.meta.title)
+        disk = server.data_dir / path
+        disk.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, disk)
+        specs.append(RoomSpec(path, str(disk), [TOKEN] * peers))
+    return specs
+
+
+def _history_rows(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as con:
+        return con.execute("SELECT COUNT(*) FROM yupdates").fetchone()[0]
+
+
+def _settle(db: Path, timeout: float = 30) -> None:
+    """Wait until the server's history writer has caught up. It runs in another process,
+    so there is nothing to await: poll until the row count stops growing."""
+    deadline = time.monotonic() + timeout
+    rows = _history_rows(db)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = _history_rows(db)
+        if now == rows:
+            return
+        rows = now
+
+
+def _edits_in_history(db: Path) -> int:
+    """Replay every room's stored history into a fresh document and count the edits it
+    holds: rows alone would also count the server's own updates (a save flips `dirty`)."""
+    docs: dict[str, Doc] = {}
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as con:
+        for path, update in con.execute("SELECT path, yupdate FROM yupdates ORDER BY rowid"):
+            docs.setdefault(path, Doc()).apply_update(update)
+    return sum(
+        len(EDIT.findall(str(cell["source"])))
+        for doc in docs.values()
+        for cell in doc.get("cells", type=Array)
+    )
+
+
+def _cpu(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return times.user + times.system
+
+
+def run(target: str, rooms: int, peers: int, rate: float, duration: float, workers: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        if target == "plain":
+            data.mkdir()
+            server: InterviewServer = PlainServer(data)
+        else:
+            server = InterviewServer(data)
+        server.start()
+        try:
+            proc = psutil.Process(server.proc.pid)  # type: ignore[union-attr]
+            rss_before = proc.memory_info().rss
+            if isinstance(server, PlainServer):
+                specs = _plain_rooms(server, rooms, peers)
+                history = server.history_db
+            else:
+                specs = _interview_rooms(server, rooms, peers)
+                history = data / ".ystore.db"
+            shares = [specs[i::workers] for i in range(workers)]
+            pipes, procs = [], []
+            ctx = mp.get_context("spawn")
+            for share in shares:
+                parent, child = ctx.Pipe()
+                p = ctx.Process(
+                    target=_worker,
+                    args=(server.url, [asdict(s) for s in share], rate, duration, child),
+                )
+                p.start()
+                pipes.append(parent)
+                procs.append(p)
+            for pipe in pipes:
+                assert pipe.recv() == "ready"
+            _settle(history)
+            rows_before = _history_rows(history)
+            rss_open = proc.memory_info().rss
+            cpu_before = _cpu(proc)
+            for pipe in pipes:
+                pipe.send("go")
+            time.sleep(duration)
+            cpu = (_cpu(proc) - cpu_before) / duration
+            results = [WorkerResult(**pipe.recv()) for pipe in pipes]
+            for p in procs:
+                p.join()
+            sent = sum(r.sent for r in results)
+            _settle(history)
+            rows_after = _history_rows(history)
+            in_history = _edits_in_history(history)
+        finally:
+            server.stop()
+    latencies = sorted(x for r in results for x in r.latencies_ms)
+    expected = sum(r.expected for r in results)
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0
+
+    return {
+        "target": target,
+        "rooms": rooms,
+        "peers": peers,
+        "rate": rate,
+        "duration_s": duration,
+        "edits": sent,
+        "p50_ms": round(pct(0.50), 1),
+        "p90_ms": round(pct(0.90), 1),
+        "p99_ms": round(pct(0.99), 1),
+        "max_ms": round(latencies[-1], 1) if latencies else None,
+        "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
+        "missed": expected - len(latencies),
+        "converged": f"{sum(r.converged for r in results)}/{rooms}",
+        "disk_equals_doc": f"{sum(r.disk_equal for r in results)}/{rooms}",
+        "history_rows_added": rows_after - rows_before,
+        "history_lost": sent - in_history,
+        "server_cpu_cores": round(cpu, 2),
+        "server_rss_mib_per_room": round((rss_open - rss_before) / rooms / 2**20, 3),
+        "client_cpu_s": round(sum(r.cpu_seconds for r in results), 1),
+        "errors": [e for r in results for e in r.errors][:10],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", choices=["interview", "plain", "both"], default="interview")
+    parser.add_argument("--rooms", type=int, default=200)
+    parser.add_argument("--peers", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=2.0, help="edits per second per peer")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of typing")
+    parser.add_argument("--workers", type=int, default=2, help="client processes")
+    args = parser.parse_args(argv)
+    targets = ["interview", "plain"] if args.target == "both" else [args.target]
+    reports = []
+    for target in targets:
+        report = run(target, args.rooms, args.peers, args.rate, args.duration, args.workers)
+        reports.append(report)
+        print(json.dumps(report), flush=True)
+    if len(reports) == 2 and reports[0]["p99_ms"]:
+        ratio = reports[1]["p99_ms"] / reports[0]["p99_ms"]
+        print(f"p99 plain / interview: {ratio:.1f}x", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
