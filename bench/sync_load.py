@@ -117,13 +117,15 @@ class Peer:
         self.seq = 0
         self._local = False
 
-    async def connect(self, base_url: str, http: httpx.AsyncClient) -> None:
+    async def connect(self, base_url: str) -> None:
         headers = {"Authorization": f"token {self.token}"}
-        r = await http.put(
-            f"{base_url}api/collaboration/session/{self.room.spec.path}",
-            json={"format": "json", "type": "notebook"},
-            headers=headers,
-        )
+        # A cookie jar of its own: each peer stands for a separate browser.
+        async with httpx.AsyncClient(timeout=60) as http:
+            r = await http.put(
+                f"{base_url}api/collaboration/session/{self.room.spec.path}",
+                json={"format": "json", "type": "notebook"},
+                headers=headers,
+            )
         r.raise_for_status()
         session = r.json()
         ws_url = base_url.replace("http://", "ws://")
@@ -255,13 +257,12 @@ async def _worker_main(
     rooms = [RoomRun(spec, stats, drained) for spec in specs]
     peers = [peer for room in rooms for peer in room.peers]
     limit = asyncio.Semaphore(16)
-    async with httpx.AsyncClient(timeout=60) as http:
 
-        async def join(peer: Peer) -> None:
-            async with limit:
-                await peer.connect(base_url, http)
+    async def join(peer: Peer) -> None:
+        async with limit:
+            await peer.connect(base_url)
 
-        await asyncio.gather(*(join(peer) for peer in peers))
+    await asyncio.gather(*(join(peer) for peer in peers))
     conn.send("ready")
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, conn.recv)  # "go"
@@ -311,8 +312,8 @@ def _worker(
     try:
         result = asyncio.run(_worker_main(base_url, rooms, rate, duration, conn))
     except Exception as e:  # report, so the run stops with a reason instead of hanging
-        result = WorkerResult(errors=[f"worker failed: {e!r}"])
-        conn.send("ready")
+        conn.send(f"worker failed: {e!r}")
+        raise
     conn.send(asdict(result))
 
 
@@ -414,7 +415,8 @@ def run(target: str, rooms: int, peers: int, rate: float, duration: float, worke
                 pipes.append(parent)
                 procs.append(p)
             for pipe in pipes:
-                assert pipe.recv() == "ready"
+                if (message := pipe.recv()) != "ready":
+                    raise RuntimeError(message)
             _settle(history)
             rows_before = _history_rows(history)
             rss_open = proc.memory_info().rss

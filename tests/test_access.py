@@ -137,6 +137,19 @@ async def test_cookie_websocket_from_a_foreign_origin_is_refused(server: Intervi
             assert await ws.receive_bytes()
 
 
+def test_the_server_token_beats_a_room_cookie(server: InterviewServer) -> None:
+    """jupyter_server keeps the cookie's user when a request carries the server token; a
+    browser that once opened a candidate link must not stay the candidate."""
+    room = server.create_room()
+    with server.client(token=None) as browser:
+        candidate = link_token(room["links"]["candidate"])
+        assert browser.get(f"interview/api/rooms/{room['id']}?token={candidate}").is_success
+        assert browser.get("interview/api/rooms").status_code == 403  # the cookie: a candidate
+        rooms = browser.get(f"interview/api/rooms?token={TOKEN}")
+        assert rooms.status_code == 200
+        assert browser.get("interview/api/rooms").status_code == 200  # the cookie is replaced
+
+
 def test_tokens_are_stored_hashed_and_not_logged(server: InterviewServer) -> None:
     room = server.create_room()
     tokens = [link_token(room["links"][r]) for r in ("candidate", "observer")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.async_api import expect
 
 from .browser import chromium, join
 from .server import TOKEN, InterviewServer
@@ -23,8 +24,8 @@ async def test_new_interview_from_the_panel(server: InterviewServer) -> None:
         await dialog.get_by_role("button", name="Create").click()
         # The room's notebook opens in JupyterLab, with its banner.
         banner = lab.locator(".jp-NotebookPanel .jp-InterviewBanner")
-        await banner.first.wait_for(timeout=60_000)
-        assert "Panel-made interview" in await banner.first.inner_text()
+        # The banner is drawn first and filled once the room is fetched: wait for the text.
+        await expect(banner.first).to_contain_text("Panel-made interview", timeout=60_000)
         panel_room = lab.locator(".jp-InterviewPanel-room", has_text="Panel-made interview")
         await panel_room.first.wait_for(timeout=15_000)
     with server.client() as c:
@@ -41,8 +42,7 @@ async def test_ending_a_room_turns_the_candidate_page_read_only(server: Intervie
         candidate = await browser.new_page()
         await join(candidate, room["links"]["candidate"], "Grace Hopper")
         banner = candidate.locator(".jp-InterviewBanner")
-        await banner.wait_for(timeout=30_000)
-        assert "live" in await banner.inner_text()
+        await expect(banner).to_contain_text("live", timeout=30_000)
 
         lab = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
         await lab.goto(f"{server.url}lab?token={TOKEN}")

@@ -29,7 +29,13 @@ class InterviewIdentityProvider(PasswordIdentityProvider):
             user = gate.user_for_token(token)
             if user is not None:
                 return user
-        return await super().get_user_token(handler)
+        user = await super().get_user_token(handler)
+        if isinstance(user, RoomUser):
+            # jupyter_server accepts the server token and then keeps whichever user the login
+            # cookie names: a browser that once opened a room link would stay that room's
+            # user. The server's own token always means the interviewer.
+            return self.generate_anonymous_user(handler)
+        return user
 
     async def get_user(self, handler: RequestHandler) -> User | None:  # type: ignore[override]
         user = await super().get_user(handler)  # type: ignore[misc]
