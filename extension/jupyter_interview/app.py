@@ -7,6 +7,9 @@ Jupyter server it serves the room API but leaves that server's own settings alon
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import os
 import sys
 from pathlib import Path
 from typing import ClassVar
@@ -174,6 +177,33 @@ class InterviewApp(ExtensionApp):
                 "will not sign anyone in. Start it with `jupyter interview` instead."
             )
 
+    async def _start_jupyter_server_extension(self, serverapp) -> None:  # type: ignore[no-untyped-def]
+        """Once every extension is loaded, trim two costs off the sync hot path.
+
+        Logging: traitlets leaves each app's logger at DEBUG and filters in the console
+        handler, so the debug calls on the hot path (pycrdt-websocket logs every message it
+        sends) format a record per message, 8% of the server's CPU at 200 busy rooms.
+        Setting the loggers to the configured level prints the same lines, and
+        `--log-level=DEBUG` still shows everything.
+
+        Garbage collection: a full collection walks every object, and the server's start-up
+        heap (JupyterLab, its extensions) is most of them. At 200 busy rooms full
+        collections of 230 ms came every few seconds. Freezing the start-up heap leaves
+        them only the rooms' own objects, and they still took about 100 ms while finding
+        almost no garbage (cycles die young here), so they run ten times less often.
+        """
+        if not self.manage_server:
+            return
+        apps = [serverapp] + [
+            app for apps in serverapp.extension_manager.extension_apps.values() for app in apps
+        ]
+        for app in apps:
+            app.log.setLevel(app.log_level)
+        gc.collect()
+        gc.freeze()
+        young, middle, _ = gc.get_threshold()
+        gc.set_threshold(young, middle, 100)
+
     def initialize_handlers(self) -> None:
         self.handlers.extend(room_handlers())
         self.handlers.extend(lite_handlers(Path(self.lite_dir)))
@@ -186,12 +216,31 @@ class InterviewApp(ExtensionApp):
         self.rooms.close()
 
 
+def use_uvloop() -> bool:
+    """Run the server on uvloop unless ``JUPYTER_INTERVIEW_UVLOOP=0``.
+
+    pycrdt-websocket starts a task for every message it sends, so the event loop's own
+    cost per task and per socket write is most of the sync hot path; uvloop's is a
+    fraction of asyncio's. It has to be chosen before the server creates its loop, which
+    is before any traitlet is read, hence an environment variable.
+    """
+    if os.environ.get("JUPYTER_INTERVIEW_UVLOOP", "1") == "0":
+        return False
+    try:
+        import uvloop
+    except ImportError:  # not built for this platform (Windows)
+        return False
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``jupyter interview``: the server with ``server_config/`` loaded."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not any(arg.startswith("--config") for arg in args):
         config = bundled("server_config") / "jupyter_server_config.py"
         args.insert(0, f"--config={config}")
+    use_uvloop()
     InterviewApp.launch_instance(argv=args)
 
 
