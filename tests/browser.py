@@ -64,16 +64,8 @@ async def type_into(page: Page, cell: Locator, code: str) -> None:
     await page.keyboard.insert_text(code)
 
 
-async def kernel_idle(page: Page) -> None:
-    """Wait until the notebook's kernel reports idle: an execution sent while the in-browser
-    kernel is still starting can be lost."""
-    indicator = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-    await indicator.first.wait_for(timeout=KERNEL_TIMEOUT_MS)
-
-
 async def run(page: Page, cell: Locator, code: str) -> Locator:
     """Type code into a cell, run it, and return the cell's first output once it shows."""
-    await kernel_idle(page)
     await type_into(page, cell, code)
     await cell.locator(".cm-content").click()
     await page.keyboard.press("Shift+Enter")

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .browser import chromium, code_cell, join, kernel_idle, run, type_into
+from .browser import chromium, code_cell, join, run, type_into
 from .server import TOKEN, InterviewServer
 from .yclient import YClient, connect
 
@@ -102,7 +102,6 @@ async def test_input_works(server: InterviewServer) -> None:
     async with chromium() as browser:
         page = await browser.new_page()
         await join(page, room["links"]["candidate"], "Linus")
-        await kernel_idle(page)
         cell = code_cell(page, 0)
         await type_into(page, cell, "name = input('Who? ')\nprint('hello', name)")
         await cell.locator(".cm-content").click()
