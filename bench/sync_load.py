@@ -42,21 +42,19 @@ from jupyter_interview.app import use_uvloop
 from pycrdt import (
     Array,
     Awareness,
-    Decoder,
     Doc,
-    Encoder,
     Text,
     create_awareness_message,
     create_sync_message,
+    create_update_message,
     handle_sync_message,
 )
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from tests.server import JUPYTER, TOKEN, InterviewServer, link_token
+from tests.yclient import RAW, SYNC, SYNC_STEP2, raw_reply, save_request
 
-SYNC, AWARENESS, RAW = 0, 1, 2
-SYNC_STEP2 = 1
 TEMPLATE = "sql-groupby"
 EDIT = re.compile(r"\|(\d+):(\d+);")
 DRAIN_TIMEOUT = 10.0
@@ -157,7 +155,7 @@ class Peer:
 
     def _on_update(self, event: object) -> None:
         if self._local:
-            self._send(bytes([SYNC, 2]) + _var_bytes(event.update))  # type: ignore[attr-defined]
+            self._send(create_update_message(event.update))  # type: ignore[attr-defined]
 
     def _on_source_change(self, event: object) -> None:
         if self._local:
@@ -177,11 +175,11 @@ class Peer:
             if message[0] == SYNC:
                 reply = handle_sync_message(message[1:], self.doc)
                 if reply is not None:
-                    self._send(bytes([SYNC]) + reply)
+                    self._send(reply)
                 if message[1] == SYNC_STEP2:
                     self.synced.set()
             elif message[0] == RAW and self.saved is not None and not self.saved.done():
-                reply = json.loads(Decoder(message[1:]).read_var_string())
+                reply = raw_reply(message)
                 if reply.get("type") == "save":
                     self.saved.set_result(reply.get("status", ""))
 
@@ -201,22 +199,12 @@ class Peer:
     async def save(self) -> str:
         """Ask the server to write the room's notebook now (JupyterLab's Save)."""
         self.saved = asyncio.get_running_loop().create_future()
-        encoder = Encoder()
-        encoder.write_var_uint(RAW)
-        encoder.write_var_string("save")
-        encoder.write_var_uint(1)
-        self._send(encoder.to_bytes())
+        self._send(save_request(1))
         return await asyncio.wait_for(self.saved, 30)
 
     def close(self) -> None:
         if self.ws is not None:
             self.ws.close()
-
-
-def _var_bytes(data: bytes) -> bytes:
-    encoder = Encoder()
-    encoder.write_var_uint(len(data))
-    return encoder.to_bytes() + data
 
 
 class RoomRun:

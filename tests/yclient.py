@@ -26,6 +26,20 @@ SYNC, AWARENESS, RAW = 0, 1, 2
 SYNC_STEP2 = 1
 
 
+def save_request(request_id: int) -> bytes:
+    """jupyter-collaboration's RAW "save" message: write the room's notebook now."""
+    encoder = Encoder()
+    encoder.write_var_uint(RAW)
+    encoder.write_var_string("save")
+    encoder.write_var_uint(request_id)
+    return encoder.to_bytes()
+
+
+def raw_reply(message: bytes) -> dict:
+    """The JSON body of a RAW message from the server."""
+    return json.loads(Decoder(message[1:]).read_var_string())
+
+
 class RoomChannel(HttpxWebsocket):
     """Passes Yjs messages to the provider and keeps the server's RAW (JSON) replies."""
 
@@ -40,8 +54,7 @@ class RoomChannel(HttpxWebsocket):
         while True:
             message = await super().recv()
             if message and message[0] == RAW:
-                decoder = Decoder(message[1:])
-                self.raw.put_nowait(json.loads(decoder.read_var_string()))
+                self.raw.put_nowait(raw_reply(message))
                 continue
             if message[:2] == bytes([SYNC, SYNC_STEP2]):
                 self.step2.set()
@@ -108,11 +121,7 @@ class YClient:
     async def save(self) -> str:
         """Ask the server to save the room now, as JupyterLab's Save does."""
         await self.roundtrip()
-        encoder = Encoder()
-        encoder.write_var_uint(RAW)
-        encoder.write_var_string("save")
-        encoder.write_var_uint(1)
-        await self.channel.send(encoder.to_bytes())
+        await self.channel.send(save_request(1))
         async with asyncio.timeout(10):
             while True:
                 reply = await self.channel.raw.get()

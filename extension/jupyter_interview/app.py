@@ -216,7 +216,7 @@ class InterviewApp(ExtensionApp):
         self.rooms.close()
 
 
-def use_uvloop() -> bool:
+def use_uvloop() -> None:
     """Run the server on uvloop unless ``JUPYTER_INTERVIEW_UVLOOP=0``.
 
     pycrdt-websocket starts a task for every message it sends, so the event loop's own
@@ -225,13 +225,12 @@ def use_uvloop() -> bool:
     is before any traitlet is read, hence an environment variable.
     """
     if os.environ.get("JUPYTER_INTERVIEW_UVLOOP", "1") == "0":
-        return False
+        return
     try:
         import uvloop
     except ImportError:  # not built for this platform (Windows)
-        return False
+        return
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    return True
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,16 +20,13 @@ import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from pycrdt import read_message
+from pycrdt import YMessageType, read_message
 from pycrdt.websocket import YRoom
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .access import RoomUser, is_document_update
 
 connection_user: ContextVar[RoomUser | None] = ContextVar("interview_room_user", default=None)
-
-
-AWARENESS = 1
 
 
 def guard_room(room: YRoom, can_write: Callable[[RoomUser], bool]) -> None:
@@ -40,7 +37,7 @@ def guard_room(room: YRoom, can_write: Callable[[RoomUser], bool]) -> None:
         return
 
     def on_message(message: bytes) -> bool:
-        if message[:1] == bytes([AWARENESS]) and relay_awareness(room, message):
+        if message and message[0] == YMessageType.AWARENESS and relay_awareness(room, message):
             return True
         user = connection_user.get()
         return user is not None and is_document_update(message) and not can_write(user)
