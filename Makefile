@@ -18,9 +18,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# The in-browser kernel's assets: Pyodide from npm, its wheels from PyPI (lite/build.py).
-$(LITE): $(STAMP) lite/package.json lite/package-lock.json lite/build.py \
-		extension/jupyter_interview/magics.py extension/jupyter_interview/pistonapi.py
+# The front end's npm packages; they include the kernel, whose Python wheels lite/ serves.
+FRONTEND_MODULES := extension/frontend/node_modules/.package-lock.json
+$(FRONTEND_MODULES): extension/frontend/package.json extension/frontend/package-lock.json
+	cd extension/frontend && npm ci --no-audit --no-fund --loglevel=error
+
+# The in-browser kernel's assets: Pyodide from npm, its wheels from PyPI and the kernel's
+# npm package, all compiled to bytecode by Pyodide under Node (lite/build.py).
+$(LITE): $(STAMP) $(FRONTEND_MODULES) lite/package.json lite/package-lock.json lite/build.py \
+		lite/pycompile.mjs extension/jupyter_interview/magics.py extension/jupyter_interview/pistonapi.py
 	cd lite && npm ci --no-audit --no-fund --loglevel=error
 	$(PY) lite/build.py
 	touch $(LITE)
@@ -31,9 +37,10 @@ lite: $(LITE)
 # core package list, then linked into the environment like `jupyter labextension develop`.
 FRONTEND := extension/jupyter_interview/labextension/package.json
 LAB_CORE = $$($(abspath $(PY)) -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')
-$(FRONTEND): $(STAMP) extension/frontend/package.json extension/frontend/package-lock.json \
-		extension/frontend/tsconfig.json $(wildcard extension/frontend/src/*.ts) extension/frontend/style/index.css
-	cd extension/frontend && npm ci --no-audit --no-fund --loglevel=error && npx tsc
+$(FRONTEND): $(STAMP) $(FRONTEND_MODULES) extension/frontend/tsconfig.json \
+		extension/frontend/tsconfig.worker.json extension/frontend/webpack.config.js \
+		$(wildcard extension/frontend/src/*.ts extension/frontend/src/worker/*.ts) extension/frontend/style/index.css
+	cd extension/frontend && npm run --silent build:lib && npm run --silent build:worker
 	cd extension/frontend && node node_modules/@jupyterlab/builder/lib/build-labextension.js --core-path "$(LAB_CORE)" .
 	mkdir -p $(VENV)/share/jupyter/labextensions
 	rm -rf $(VENV)/share/jupyter/labextensions/jupyter-interview
@@ -53,8 +60,8 @@ serve: install
 	$(VENV)/bin/jupyter interview --InterviewApp.data_dir=$(DATA) --port=$(PORT) $(ROOT_FLAG) $(ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check extension tests server_config
-	$(VENV)/bin/ruff format --check extension tests server_config
+	$(VENV)/bin/ruff check extension tests server_config lite bench
+	$(VENV)/bin/ruff format --check extension tests server_config lite bench
 
 test: lint browser
 	$(PY) -m pytest

@@ -232,6 +232,11 @@ def test_room_pages_never_carry_the_server_token(server: InterviewServer, comple
     assert config["token"] == ""
     completer = "@jupyterlab/completer-extension:manager"
     assert (completer in config["disabledExtensions"]) is not completion
+    # Without completion the kernel does not load jedi either.
+    kernel = json.loads(config["litePluginSettings"])["jupyter-interview:pyodide-kernel"]
+    assert ("jedi" in kernel["loadPyodideOptions"]["packages"]) is completion
+    # The room's notebook page starts its kernel before the notebook opens.
+    assert config["interviewNotebook"] == room["notebook_path"]
     # The interviewer's own pages keep working with the token.
     with server.client() as c:
         assert TOKEN in c.get(f"notebooks/{room['notebook_path']}").text

@@ -187,8 +187,39 @@ async def test_offline_edits_converge_without_duplicates(server: InterviewServer
         assert await page.locator(".jp-Notebook .jp-Cell").count() == len(sources)
 
 
+async def test_a_runaway_cell_is_interrupted(server: InterviewServer) -> None:
+    """The toolbar's interrupt stops a busy loop with KeyboardInterrupt; the kernel's
+    state survives, so it was not a restart."""
+    room = server.create_room()
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await join(page, room["links"]["candidate"], "Loopy")
+        await run(page, code_cell(page, 0), "kept = 41\nprint('warm')")
+        loop = code_cell(page, 1)
+        await type_into(page, loop, "print('looping', flush=True)\nwhile True:\n    kept += 0")
+        await loop.locator(".cm-content").click()
+        await page.keyboard.press("Control+Enter")
+        await loop.locator(".jp-OutputArea-output").get_by_text("looping").wait_for()
+        await page.locator(".jp-Toolbar-item[data-jp-item-name='interrupt'] jp-button").click()
+        await loop.get_by_text("KeyboardInterrupt").first.wait_for(timeout=30_000)
+        output = await run(page, code_cell(page, 0), "print('still', kept + 1)")
+        assert "still 42" in await output.inner_text()
+
+
+async def test_an_interrupt_while_idle_spares_the_next_cell(server: InterviewServer) -> None:
+    """Interrupting an idle kernel does nothing: the next cell runs to its end."""
+    room = server.create_room()
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await join(page, room["links"]["candidate"], "Calm")
+        await run(page, code_cell(page, 0), "print('ready')")
+        await page.locator(".jp-Toolbar-item[data-jp-item-name='interrupt'] jp-button").click()
+        output = await run(page, code_cell(page, 1), "print(sum(range(10**6)))")
+        assert "499999500000" in await output.inner_text()
+
+
 async def test_a_runaway_cell_is_stopped_by_a_restart(server: InterviewServer) -> None:
-    """The Pyodide kernel has no interrupt (jupyterlite#459): restarting it stops the loop."""
+    """A restart stops the loop too, and starts a fresh kernel."""
     room = server.create_room()
     async with chromium() as browser:
         page = await browser.new_page()

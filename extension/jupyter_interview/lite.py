@@ -1,21 +1,35 @@
 """The in-browser kernel: serving lite/build and the page settings that point the kernel at it.
 
 The candidate page is Notebook 7 with the JupyterLite Pyodide kernel running in the
-browser (jupyterlab-hybrid-kernels). Out of the box that kernel fetches Pyodide from a CDN
-and falls back to PyPI; here every URL points at this server (see lite/build.py).
+browser (our front end's ``jupyter-interview:pyodide-kernel`` plugin, inside
+jupyterlab-hybrid-kernels). Out of the box that kernel fetches Pyodide from a CDN, falls
+back to PyPI, and installs its packages one by one; here every URL points at this server
+(see lite/build.py) and ``loadPyodide`` fetches the start-up packages all at once.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
-KERNEL_STATIC = "lab/extensions/@jupyterlite/pyodide-kernel-extension/static/pypi"
-PIPLITE_WHEEL = "piplite-0.7.2-py3-none-any.whl"
+KERNEL_PLUGIN = "jupyter-interview:pyodide-kernel"
+# What the kernel imports at start, all in the lock lite/build.py writes.
+START_PACKAGES = [
+    "micropip",
+    "piplite",
+    "ipykernel",
+    "comm",
+    "pyodide-kernel",
+    "ipython",
+    "jupyter-interview-magics",
+]
+# IPython completes with jedi when it can import it: a second of the kernel's start that
+# only rooms with completion on pay.
+COMPLETION_PACKAGES = ["jedi"]
 
 
 class LiteAssetsHandler(web.StaticFileHandler):
@@ -29,20 +43,27 @@ class LiteAssetsHandler(web.StaticFileHandler):
         self.set_header("Cross-Origin-Resource-Policy", "same-origin")
 
 
+def kernel_settings(base_url: str, *, completion: bool) -> dict[str, Any]:
+    """The kernel plugin's settings; completion loads jedi at start."""
+    return {
+        "pyodideUrl": url_path_join(base_url, "interview/lite/pyodide/pyodide.js"),
+        "pipliteUrls": [url_path_join(base_url, "interview/lite/pypi/all.json")],
+        "disablePyPIFallback": True,
+        "loadPyodideOptions": {
+            "packages": START_PACKAGES + (COMPLETION_PACKAGES if completion else []),
+        },
+    }
+
+
+def lite_plugin_settings(base_url: str, *, completion: bool) -> str:
+    # jupyterlab_server turns a dict value into a list of its keys: it must be a string.
+    return json.dumps({KERNEL_PLUGIN: kernel_settings(base_url, completion=completion)})
+
+
 def page_settings(base_url: str) -> dict[str, str]:
     """Entries for the page config (``page_config_data``) of every Notebook/Lab page."""
-    kernel = {
-        "pyodideUrl": url_path_join(base_url, "interview/lite/pyodide/pyodide.js"),
-        "pipliteWheelUrl": url_path_join(base_url, KERNEL_STATIC, PIPLITE_WHEEL),
-        "pipliteUrls": [
-            url_path_join(base_url, KERNEL_STATIC, "all.json"),
-            url_path_join(base_url, "interview/lite/pypi/all.json"),
-        ],
-        "disablePyPIFallback": True,
-    }
     return {
-        # jupyterlab_server turns a dict value into a list of its keys: it must be a string.
-        "litePluginSettings": json.dumps({KERNEL_PLUGIN: kernel}),
+        "litePluginSettings": lite_plugin_settings(base_url, completion=True),
         # Notebook 7 defaults this to a CDN; the bundled MathJax 3 renders math without it.
         "fullMathjaxUrl": "",
     }

@@ -3,9 +3,12 @@
 Notebook 7 and JupyterLab put the server's token into every page's config (page config
 ``token``), so a candidate page would hand the candidate the interviewer's credential.
 The ``page_config_hook`` tornado setting, which both call for each page, removes it for
-room users, and turns off what an interview does not want them to have: code completion
-and hover hints (unless the room allows them), the "open in JupyterLab" switcher (they
-may not open JupyterLab) and Jupyter's news announcements.
+room users, tells the room's notebook page to start its in-browser kernel while the page
+is still loading (``interviewNotebook``: the kernel takes longer to start than the page),
+and turns off what an interview does not want them to have: code completion
+and hover hints (unless the room allows them; the kernel then skips loading jedi too), the
+"open in JupyterLab" switcher (they may not open JupyterLab) and Jupyter's news
+announcements.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from jupyter_server.utils import url_escape, url_path_join
 from tornado.web import RequestHandler
 
 from .access import RoomUser
+from .lite import lite_plugin_settings
 
 PageConfigHook = Callable[[RequestHandler, dict[str, Any]], dict[str, Any]]
 
@@ -47,8 +52,14 @@ def room_page_config_hook(previous: PageConfigHook | None) -> PageConfigHook:
         disabled = list(page_config.get("disabledExtensions", []))
         disabled += ROOM_USER_DISABLED
         room = handler.settings["interview_rooms"].find(user.room_id)
+        base_url = handler.settings.get("base_url", "/")
+        if room is not None and handler.request.path == url_path_join(
+            base_url, "notebooks", url_escape(room.notebook_path)
+        ):
+            page_config["interviewNotebook"] = room.notebook_path
         if room is None or not room.completion:
             disabled += COMPLETION_PLUGINS
+            page_config["litePluginSettings"] = lite_plugin_settings(base_url, completion=False)
         page_config["disabledExtensions"] = disabled
         return page_config
 

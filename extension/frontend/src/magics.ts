@@ -1,7 +1,7 @@
 /**
  * Loads the %%piston magics into a room notebook's Python kernel, each time the kernel
- * starts: in the browser's Pyodide kernel from the server's piplite index, in an
- * interviewer's ipykernel from the installed package. The magics then call the room's
+ * starts: the browser's Pyodide kernel has them from its start-up packages (lite/build.py),
+ * an interviewer's ipykernel from the installed package. The magics then call the room's
  * execute endpoint: with the browser's cookie (and the XSRF header) from Pyodide, with
  * the server token from an interviewer's server kernel.
  */
@@ -18,11 +18,6 @@ function setupCode(roomId: string): string {
     xsrf
   };
   return [
-    'try:',
-    '    import piplite',
-    "    await piplite.install('jupyter-interview-magics')",
-    'except ImportError:',
-    '    pass',
     "get_ipython().run_line_magic('load_ext', 'jupyter_interview.magics')",
     'import jupyter_interview.magics as _interview_magics',
     `_interview_magics.configure(**${JSON.stringify(args)})`,

@@ -1,0 +1,132 @@
+/**
+ * The Pyodide kernel's web worker: jupyterlite-pyodide-kernel's own (the coincident
+ * worker of 0.7.2, for cross-origin isolated pages), changed where an interview needs it.
+ *
+ * - Interrupts. The page hands over a SharedArrayBuffer (`interruptBuffer`) that Pyodide
+ *   checks while Python runs: writing 2 (SIGINT) into it raises KeyboardInterrupt in the
+ *   running cell. Upstream has no interrupt at all (jupyterlite#459).
+ * - Start-up. Upstream installs sqlite3, ipykernel, comm, pyodide_kernel, jedi and ipython
+ *   one after another through piplite. Here `loadPyodide` has fetched them all at once
+ *   while it booted (`loadPyodideOptions.packages`, from the lock that lite/build.py
+ *   writes), and jedi only where completion is on; this worker only imports the kernel.
+ * - The drive. The kernel's working directory is the room folder, mounted over the
+ *   server's contents API, and '' (the working directory) leads sys.path: each import of a
+ *   new module costs a synchronous request to the server. The kernel's own start-up
+ *   imports (about 60 of them, 2-3 s) skip it; the candidate's own imports still find
+ *   modules in the room folder, as in Jupyter.
+ */
+import coincident from 'coincident';
+import { PyodideRemoteKernel } from '@jupyterlite/pyodide-kernel/lib/worker';
+import type { IPyodideWorkerKernel } from '@jupyterlite/pyodide-kernel/lib/tokens';
+import {
+  ContentsAPI,
+  DriveFS,
+  TDriveMethod,
+  TDriveRequest,
+  TDriveResponse
+} from '@jupyterlite/services/lib/contents/drivefs';
+
+export interface IInterviewWorkerOptions extends IPyodideWorkerKernel.IOptions {
+  /** Pyodide's interrupt buffer, shared with the page (Int32Array over a SharedArrayBuffer). */
+  interruptBuffer?: Int32Array;
+}
+
+/** What the page answers for the worker, synchronously (Atomics.wait) from Python's side. */
+interface IPageAPI {
+  processDriveRequest<T extends TDriveMethod>(data: TDriveRequest<T>): TDriveResponse<T>;
+  processStdinRequest(content: { prompt: string; password: boolean }): string | undefined;
+  processWorkerMessage(msg: any): void;
+  processLogMessage(msg: any): void;
+  [method: string]: any;
+}
+
+const page = coincident(self) as IPageAPI;
+
+class PageContentsAPI extends ContentsAPI {
+  request<T extends TDriveMethod>(data: TDriveRequest<T>): TDriveResponse<T> {
+    return page.processDriveRequest(data);
+  }
+}
+
+class PageDriveFS extends DriveFS {
+  createAPI(options: DriveFS.IOptions): ContentsAPI {
+    return new PageContentsAPI(options);
+  }
+}
+
+/** Python: the working directory off sys.path while the kernel starts, and back after. */
+const LEAVE_DRIVE_PATH = 'import sys; sys.path.remove("") if "" in sys.path else None';
+const RESTORE_DRIVE_PATH = 'sys.path.insert(0, ""); del sys';
+
+class InterviewKernelWorker extends PyodideRemoteKernel {
+  protected async initRuntime(options: IInterviewWorkerOptions): Promise<void> {
+    await super.initRuntime(options);
+    this._interruptBuffer = options.interruptBuffer ?? null;
+    if (this._interruptBuffer) {
+      this._pyodide.setInterruptBuffer(this._interruptBuffer);
+    }
+  }
+
+  protected async initFilesystem(options: IInterviewWorkerOptions): Promise<void> {
+    if (!options.mountDrive) {
+      return;
+    }
+    const mountpoint = '/drive';
+    const { FS, PATH, ERRNO_CODES } = this._pyodide;
+    const driveFS = new PageDriveFS({
+      FS: FS as any,
+      PATH,
+      ERRNO_CODES,
+      baseUrl: options.baseUrl,
+      driveName: this._driveName,
+      mountpoint
+    });
+    FS.mkdirTree(mountpoint);
+    FS.mount(driveFS, {}, mountpoint);
+    FS.chdir(mountpoint);
+    this._driveFS = driveFS;
+    this._pyodide.runPython(LEAVE_DRIVE_PATH);
+  }
+
+  protected async initKernel(options: IInterviewWorkerOptions): Promise<void> {
+    await this._pyodide.runPythonAsync('import pyodide_kernel');
+    if (options.mountDrive) {
+      this._pyodide.runPython(RESTORE_DRIVE_PATH);
+      if (this._localPath) {
+        this._pyodide.FS.chdir(this._pyodide.PATH.join2('/drive', this._localPath));
+      }
+    }
+  }
+
+  /** Before each request: an interrupt that came while nothing ran must not stop this one. */
+  async setup(parent: any): Promise<void> {
+    await super.setup(parent);
+    if (this._interruptBuffer) {
+      Atomics.store(this._interruptBuffer, 0, 0);
+    }
+  }
+
+  protected sendInputRequest(prompt: string, password: boolean): string | undefined {
+    return page.processStdinRequest({ prompt, password });
+  }
+
+  private _interruptBuffer: Int32Array | null = null;
+}
+
+const worker = new InterviewKernelWorker();
+worker.registerWorkerMessageCallback(page.processWorkerMessage.bind(page));
+worker.registerLogMessageCallback(page.processLogMessage.bind(page));
+for (const method of [
+  'initialize',
+  'execute',
+  'complete',
+  'inspect',
+  'isComplete',
+  'commInfo',
+  'commOpen',
+  'commMsg',
+  'commClose',
+  'inputReply'
+] as const) {
+  page[method] = (worker[method] as (...args: any[]) => any).bind(worker);
+}
