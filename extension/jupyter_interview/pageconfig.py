@@ -38,6 +38,25 @@ ROOM_USER_DISABLED = [
     "@jupyter-notebook/lab-extension:interface-switcher",
     "@jupyter-notebook/lab-extension:launch-tree",
     "@jupyterlab/apputils-extension:announcements",
+    # Tools a room user either may not use (terminals, workspaces, the extension manager,
+    # the running-sessions list) or does not need in one notebook. Not loading them takes
+    # a fifth off the page's start (bench/candidate_page.py).
+    "@jupyterlab/debugger-extension",
+    "@jupyterlab/extensionmanager-extension",
+    "@jupyterlab/hub-extension",
+    "@jupyterlab/inspector-extension",
+    "@jupyterlab/logconsole-extension",
+    "@jupyterlab/lsp-extension",
+    "@jupyterlab/running-extension",
+    "@jupyterlab/settingeditor-extension",
+    "@jupyterlab/terminal-extension",
+    "@jupyter-notebook/terminal-extension",
+    "@jupyterlab/toc-extension",
+    "@jupyterlab/notebook-extension:toc",
+    "@jupyterlab/workspaces-extension",
+    "@jupyterlab/csvviewer-extension",
+    "@jupyterlab/htmlviewer-extension",
+    "@jupyterlab/imageviewer-extension",
 ]
 
 
