@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gzip
 import hashlib
 import json
 import re
@@ -403,6 +404,18 @@ def build_piplite(out: Path, wheels: list[Path]) -> None:
     (out / "all.json").write_text(json.dumps(index, indent=1, sort_keys=True))
 
 
+def precompress(folder: Path) -> None:
+    """A .gz beside each file that gzip shrinks by a tenth or more (the wasm by two thirds).
+
+    The server sends it to browsers that accept gzip: the same bytes, a third of the
+    download, and no compression work per request.
+    """
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        packed = gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
+        if len(packed) <= 0.9 * path.stat().st_size:
+            path.with_name(path.name + ".gz").write_bytes(packed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -437,7 +450,8 @@ def main() -> None:
     # The piplite index serves the same bytes as the lock, bytecode included.
     index = [OUT / "pyodide" / w.name if w in extras else w for w in sources]
     build_piplite(OUT / "pypi", [*index, *args.wheel])
-    size = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
+    precompress(OUT)
+    size = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file() and p.suffix != ".gz")
     print(f"lite/build: Pyodide core + {len(served)} packages, {size / 1e6:.1f} MB")
 
 

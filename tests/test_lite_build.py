@@ -88,13 +88,29 @@ def test_piplite_index_holds_comm_and_the_magics() -> None:
         assert hashlib.sha256(wheel.read_bytes()).hexdigest() == release["digests"]["sha256"]
 
 
+def test_pyodide_is_served_cached_and_gzipped(server: InterviewServer) -> None:
+    wasm = (BUILD / "pyodide" / "pyodide.asm.wasm").read_bytes()
+    with server.client() as c:
+        packed = c.get("interview/lite/pyodide/pyodide.asm.wasm")
+        plain = c.get(
+            "interview/lite/pyodide/pyodide.asm.wasm", headers={"Accept-Encoding": "identity"}
+        )
+    for response in (packed, plain):
+        assert response.status_code == 200
+        assert response.content == wasm
+        assert response.headers["content-type"] == "application/wasm"
+        assert "max-age" in response.headers["cache-control"]
+        assert response.headers["cross-origin-resource-policy"] == "same-origin"
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(wasm) / 2
+    assert "content-encoding" not in plain.headers
+    assert int(plain.headers["content-length"]) == len(wasm)
+
+
 def test_pages_point_the_kernel_at_this_server(server: InterviewServer) -> None:
     room = server.create_room()
     with server.client() as c:
         page = c.get(f"notebooks/{room['notebook_path']}?token={TOKEN}").text
-        wasm = c.get("interview/lite/pyodide/pyodide.asm.wasm")
-    assert wasm.status_code == 200
-    assert "max-age" in wasm.headers["cache-control"]
     config = page_config(page)
     settings = json.loads(config["litePluginSettings"])[PLUGIN]
     assert settings["pyodideUrl"] == "/interview/lite/pyodide/pyodide.js"
