@@ -197,14 +197,14 @@ def add_files(archive: Path, extra: dict[str, bytes]) -> None:
     (write_wheel if archive.suffix == ".whl" else write_zip)(archive, files)
 
 
-def add_bytecode(out: Path, lock: dict, served: list[str], packages: list[str]) -> None:
+def add_bytecode(out: Path, lock: dict, served: list[str]) -> None:
     """Compile what the kernel imports at start into the stdlib zip and the served wheels.
 
     Python compiles a module it imports unless it finds its bytecode, and neither the npm
     core's standard library nor PyPI's wheels carry any: that was half of the kernel's
     start-up. A full release's files already carry theirs and get nothing added.
     """
-    stdlib, site = startup_bytecode(out, packages)
+    stdlib, site = startup_bytecode(out, served)
     if stdlib:
         add_files(out / STDLIB, stdlib)
     for key in served:
@@ -334,7 +334,7 @@ def build_pyodide(out: Path, release: Path | None, cdn: str, extras: list[Path])
             if key not in served:
                 entry["file_name"] = cdn.rstrip("/") + "/" + entry["file_name"].rsplit("/")[-1]
     write_lock(out, lock)
-    add_bytecode(out, lock, served, served)
+    add_bytecode(out, lock, served)
     write_lock(out, lock)
     return served
 

@@ -1,7 +1,7 @@
 /**
  * The in-browser Python kernel: jupyterlite-pyodide-kernel 0.7.2 with our own worker
  * (worker/pyodide.worker.ts), registered as the "python" kernel in place of the upstream
- * plugin (which the server turns off: jupyter_interview/lite.py).
+ * plugin (which our package.json's `disabledExtensions` turns off).
  *
  * Our own, because upstream's worker starts slowly and cannot be interrupted, and its
  * worker object is private. Owning the worker lets the page share an interrupt buffer
@@ -34,7 +34,6 @@ const SIGINT = 2;
 /** This plugin's part of the page config's `litePluginSettings` (set by the server). */
 interface ISettings {
   pyodideUrl: string;
-  pipliteWheelUrl?: string;
   pipliteUrls?: string[];
   disablePyPIFallback?: boolean;
   loadPyodideOptions: PyodideKernel.IOptions['loadPyodideOptions'];
@@ -96,7 +95,6 @@ function readSettings(): ISettings {
   }
   return {
     pyodideUrl: resolve(settings.pyodideUrl),
-    pipliteWheelUrl: settings.pipliteWheelUrl && resolve(settings.pipliteWheelUrl),
     pipliteUrls: (settings.pipliteUrls ?? []).map(resolve),
     disablePyPIFallback: !!settings.disablePyPIFallback,
     loadPyodideOptions
@@ -128,7 +126,6 @@ export const pyodideKernelPlugin: JupyterFrontEndPlugin<void> = {
         const kernel = new InterviewPyodideKernel({
           ...options,
           pyodideUrl: settings.pyodideUrl,
-          pipliteWheelUrl: settings.pipliteWheelUrl,
           pipliteUrls: settings.pipliteUrls ?? [],
           disablePyPIFallback: !!settings.disablePyPIFallback,
           mountDrive: crossOriginIsolated,
@@ -142,12 +139,15 @@ export const pyodideKernelPlugin: JupyterFrontEndPlugin<void> = {
     });
     const notebook = PageConfig.getOption('interviewNotebook');
     if (notebook) {
-      void app.serviceManager.sessions.startNew({
-        path: notebook,
-        name: PathExt.basename(notebook),
-        type: 'notebook',
-        kernel: { name: 'python' }
-      });
+      // Should this fail, the notebook starts its kernel when it opens, as usual.
+      app.serviceManager.sessions
+        .startNew({
+          path: notebook,
+          name: PathExt.basename(notebook),
+          type: 'notebook',
+          kernel: { name: 'python' }
+        })
+        .catch(reason => console.warn(`${PLUGIN_ID}: early kernel start failed`, reason));
     }
     app.commands.commandExecuted.connect((_, { id }) => {
       if (!INTERRUPT_COMMANDS.has(id)) {
@@ -161,4 +161,3 @@ export const pyodideKernelPlugin: JupyterFrontEndPlugin<void> = {
     });
   }
 };
-
