@@ -52,6 +52,11 @@ async def join(page: Page, link: str, name: str) -> None:
     await page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
 
 
+def toolbar_button(page: Page, name: str) -> Locator:
+    """A notebook toolbar button by its item name: 'interrupt', 'restart', 'run', ..."""
+    return page.locator(f".jp-Toolbar-item[data-jp-item-name='{name}'] jp-button")
+
+
 def code_cell(page: Page, index: int) -> Locator:
     return page.locator(".jp-Notebook .jp-CodeCell").nth(index)
 

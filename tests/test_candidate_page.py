@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .browser import chromium, code_cell, join, run, type_into
+from .browser import chromium, code_cell, join, run, toolbar_button, type_into
 from .server import TOKEN, InterviewServer
 from .yclient import YClient, connect
 
@@ -200,7 +200,7 @@ async def test_a_runaway_cell_is_interrupted(server: InterviewServer) -> None:
         await loop.locator(".cm-content").click()
         await page.keyboard.press("Control+Enter")
         await loop.locator(".jp-OutputArea-output").get_by_text("looping").wait_for()
-        await page.locator(".jp-Toolbar-item[data-jp-item-name='interrupt'] jp-button").click()
+        await toolbar_button(page, "interrupt").click()
         await loop.get_by_text("KeyboardInterrupt").first.wait_for(timeout=30_000)
         output = await run(page, code_cell(page, 0), "print('still', kept + 1)")
         assert "still 42" in await output.inner_text()
@@ -213,7 +213,7 @@ async def test_an_interrupt_while_idle_spares_the_next_cell(server: InterviewSer
         page = await browser.new_page()
         await join(page, room["links"]["candidate"], "Calm")
         await run(page, code_cell(page, 0), "print('ready')")
-        await page.locator(".jp-Toolbar-item[data-jp-item-name='interrupt'] jp-button").click()
+        await toolbar_button(page, "interrupt").click()
         output = await run(page, code_cell(page, 1), "print(sum(range(10**6)))")
         assert "499999500000" in await output.inner_text()
 
@@ -228,7 +228,7 @@ async def test_a_runaway_cell_is_stopped_by_a_restart(server: InterviewServer) -
         await type_into(page, code_cell(page, 0), "while True:\n    pass")
         await code_cell(page, 0).locator(".cm-content").click()
         await page.keyboard.press("Control+Enter")
-        await page.locator(".jp-Toolbar-item[data-jp-item-name='restart'] jp-button").click()
+        await toolbar_button(page, "restart").click()
         await page.locator(".jp-Dialog .jp-mod-accept").click()
         output = await run(page, code_cell(page, 1), "print('alive again')")
         assert "alive again" in await output.inner_text()
