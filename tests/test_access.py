@@ -33,7 +33,6 @@ def test_room_link_reaches_only_its_room(server: InterviewServer, role: str) -> 
         ("GET", f"interview/api/rooms/{mine['id']}"),
         ("GET", f"api/contents/{nb}"),
         ("GET", f"api/contents/{folder}"),
-        ("GET", "api/kernelspecs"),
         ("GET", "lab/api/settings"),
         ("GET", "api/me"),
     ]
@@ -68,6 +67,8 @@ def test_room_link_reaches_only_its_room(server: InterviewServer, role: str) -> 
         ("GET", f"nbconvert/html/{other_nb}"),
         ("PUT", f"api/contents/{nb}"),
         ("DELETE", f"api/contents/{nb}"),
+        ("GET", "api/kernelspecs"),
+        ("GET", "kernelspecs/python3/logo-64x64.png"),
         ("GET", "api/kernels"),
         ("POST", "api/kernels"),
         ("GET", "api/sessions"),

@@ -139,6 +139,7 @@ async def test_candidate_cookie_reaches_nothing_else(server: InterviewServer) ->
                 ["GET", f"/api/contents/{other_nb.rsplit('/', 1)[0]}"],
                 ["GET", f"/interview/api/rooms/{other['id']}"],
                 ["GET", "/interview/api/rooms"],
+                ["GET", "/api/kernelspecs"],
                 ["GET", "/api/kernels"],
                 ["POST", "/api/kernels"],
                 ["GET", "/api/sessions"],
@@ -151,6 +152,13 @@ async def test_candidate_cookie_reaches_nothing_else(server: InterviewServer) ->
         )
         allowed = {k: v for k, v in statuses.items() if v == 200}
         assert allowed == {}, allowed
+        # The kernel picker offers the in-browser kernel and nothing of the server's.
+        await page.locator(".jp-Toolbar-item[data-jp-item-name='kernelName']").click()
+        options = page.locator(".jp-Dialog select option")
+        await options.first.wait_for(state="attached")
+        kernels = await options.all_inner_texts()
+        assert "Python (Pyodide)" in kernels
+        assert not any("ipykernel" in k or "Python 3" in k for k in kernels), kernels
         rooms = await page.evaluate("fetch('/api/contents/rooms').then(r => r.json())")
         assert [e["path"] for e in rooms["content"]] == [f"rooms/{room['id']}"]
 

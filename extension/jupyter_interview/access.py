@@ -72,9 +72,9 @@ class RoomScope:
 
 _READ = {"GET", "HEAD", "OPTIONS"}
 _STATIC_PREFIXES = ("/static/", "/lab/extensions/", "/custom/", "/favicon", "/interview/lite/")
+# Not /api/kernelspecs: room pages list only the in-browser kernels (our front end's
+# room-kernelspecs plugin), so a room user never sees, let alone starts, a server kernel.
 _READABLE_APIS = (
-    "/api/kernelspecs",
-    "/kernelspecs/",
     "/api/config/",
     "/lab/api/settings",
     "/lab/api/translations",

@@ -5,10 +5,11 @@ Notebook 7 and JupyterLab put the server's token into every page's config (page 
 The ``page_config_hook`` tornado setting, which both call for each page, removes it for
 room users, tells the room's notebook page to start its in-browser kernel while the page
 is still loading (``interviewNotebook``: the kernel takes longer to start than the page),
-and turns off what an interview does not want them to have: code completion
-and hover hints (unless the room allows them; the kernel then skips loading jedi too), the
-"open in JupyterLab" switcher (they may not open JupyterLab) and Jupyter's news
-announcements.
+lists only in-browser kernels in their kernel picker (our kernel-spec manager in place of
+hybrid-kernels', which adds the server's kernels), and turns off what an interview does
+not want them to have: code completion and hover hints (unless the room allows them; the
+kernel then skips loading jedi too), the "open in JupyterLab" switcher (they may not open
+JupyterLab) and Jupyter's news announcements.
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ COMPLETION_PLUGINS = [
     "@jupyterlab/tooltip-extension:files",
     "@jupyterlab/tooltip-extension:consoles",
 ]
+# Off everywhere by our package.json, on for room pages only.
+ROOM_KERNELSPECS = "jupyter-interview:room-kernelspecs"
 ROOM_USER_DISABLED = [
+    "jupyterlab-hybrid-kernels:kernel-spec-manager",
     "@jupyter-notebook/lab-extension:interface-switcher",
     "@jupyter-notebook/lab-extension:launch-tree",
     "@jupyterlab/apputils-extension:announcements",
@@ -68,7 +72,7 @@ def room_page_config_hook(previous: PageConfigHook | None) -> PageConfigHook:
         if not isinstance(user, RoomUser):
             return page_config
         page_config["token"] = ""
-        disabled = list(page_config.get("disabledExtensions", []))
+        disabled = [p for p in page_config.get("disabledExtensions", []) if p != ROOM_KERNELSPECS]
         disabled += ROOM_USER_DISABLED
         room = handler.settings["interview_rooms"].find(user.room_id)
         base_url = handler.settings.get("base_url", "/")

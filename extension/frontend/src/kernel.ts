@@ -9,9 +9,16 @@
  * KeyboardInterrupt in the running cell. Queued cells are cancelled by the kernel client
  * as before.
  *
- * On a room's notebook page (page config `interviewNotebook`, set by the server) the
- * plugin also starts the notebook's session at once: the kernel then boots while the page
- * is still loading, and the notebook finds the session running when it opens.
+ * Three plugins:
+ * - pyodideKernelPlugin registers the kernel and keeps this page's kernels (IPyodideKernels);
+ * - kernelControlsPlugin sends the interrupt commands to them, and on a room's notebook page
+ *   (page config `interviewNotebook`, set by the server) starts the notebook's session at
+ *   once: the kernel boots while the page is still loading, and the notebook finds the
+ *   session running when it opens;
+ * - roomKernelSpecsPlugin lists only in-browser kernels: hybrid-kernels would add the
+ *   server's, which a room user may not start. The server turns it on for room pages in
+ *   place of hybrid-kernels' kernel-spec manager (jupyter_interview/pageconfig.py); our
+ *   package.json keeps it off everywhere else.
  */
 import {
   JupyterFrontEnd,
@@ -19,9 +26,20 @@ import {
 } from '@jupyterlab/application';
 import { PageConfig, PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import {
+  Contents,
+  IContentsManager,
+  IKernelSpecManager,
+  IServerSettings,
+  KernelSpec,
+  KernelSpecManager,
+  ServerConnection,
+  ServiceManagerPlugin
+} from '@jupyterlab/services';
 import { PyodideKernel } from '@jupyterlite/pyodide-kernel/lib/kernel';
 import type { IPyodideWorkerKernel } from '@jupyterlite/pyodide-kernel/lib/tokens';
-import { IKernel, IKernelSpecs } from '@jupyterlite/services';
+import { IKernel, IKernelSpecs, LiteKernelSpecClient } from '@jupyterlite/services';
+import { Token } from '@lumino/coreutils';
 
 export const PLUGIN_ID = 'jupyter-interview:pyodide-kernel';
 
@@ -101,17 +119,30 @@ function readSettings(): ISettings {
   };
 }
 
-export const pyodideKernelPlugin: JupyterFrontEndPlugin<void> = {
+/** The in-browser kernels of this page, by kernel id. */
+export interface IPyodideKernels {
+  /** Interrupt the kernel's running cell; false if it is not ours or cannot be. */
+  interrupt(kernelId: string): boolean;
+}
+
+export const IPyodideKernels = new Token<IPyodideKernels>(
+  'jupyter-interview:IPyodideKernels',
+  'The in-browser Pyodide kernels of this page.'
+);
+
+export const pyodideKernelPlugin: ServiceManagerPlugin<IPyodideKernels> = {
   id: PLUGIN_ID,
   description: 'The in-browser Pyodide kernel, with a fast start and a real interrupt.',
   autoStart: true,
-  requires: [IKernelSpecs],
-  optional: [INotebookTracker],
+  requires: [IKernelSpecs, IContentsManager],
+  provides: IPyodideKernels,
+  // A service plugin (roomKernelSpecsPlugin needs it): activated before the application
+  // exists, with no app.
   activate: (
-    app: JupyterFrontEnd,
+    _: null,
     kernelspecs: IKernelSpecs,
-    notebooks: INotebookTracker | null
-  ) => {
+    contentsManager: Contents.IManager
+  ): IPyodideKernels => {
     const settings = readSettings();
     const kernels = new Map<string, InterviewPyodideKernel>();
     kernelspecs.register({
@@ -130,13 +161,28 @@ export const pyodideKernelPlugin: JupyterFrontEndPlugin<void> = {
           disablePyPIFallback: !!settings.disablePyPIFallback,
           mountDrive: crossOriginIsolated,
           loadPyodideOptions: settings.loadPyodideOptions,
-          contentsManager: app.serviceManager.contents
+          contentsManager
         });
         kernels.set(kernel.id, kernel);
         kernel.disposed.connect(() => kernels.delete(kernel.id));
         return kernel;
       }
     });
+    return { interrupt: kernelId => kernels.get(kernelId)?.interrupt() ?? false };
+  }
+};
+
+export const kernelControlsPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-interview:kernel-controls',
+  description: 'Interrupts reach the Pyodide kernel; a room page starts its kernel early.',
+  autoStart: true,
+  requires: [IPyodideKernels],
+  optional: [INotebookTracker],
+  activate: (
+    app: JupyterFrontEnd,
+    kernels: IPyodideKernels,
+    notebooks: INotebookTracker | null
+  ) => {
     const notebook = PageConfig.getOption('interviewNotebook');
     if (notebook) {
       // Should this fail, the notebook starts its kernel when it opens, as usual.
@@ -156,8 +202,32 @@ export const pyodideKernelPlugin: JupyterFrontEndPlugin<void> = {
       const connection = notebooks?.currentWidget?.sessionContext.session?.kernel;
       // Only a running cell: a stray SIGINT would stop the next one.
       if (connection?.status === 'busy') {
-        kernels.get(connection.id)?.interrupt();
+        kernels.interrupt(connection.id);
       }
     });
+  }
+};
+
+export const roomKernelSpecsPlugin: ServiceManagerPlugin<KernelSpec.IManager> = {
+  id: 'jupyter-interview:room-kernelspecs',
+  description: 'Room pages list only the in-browser kernels, never the server\'s.',
+  autoStart: true,
+  provides: IKernelSpecManager,
+  // IPyodideKernels: only once the Pyodide kernel is registered, so that the first list
+  // already holds it (a notebook opening on an empty list would start no kernel).
+  requires: [IKernelSpecs, IPyodideKernels],
+  optional: [IServerSettings],
+  activate: (
+    _: null,
+    kernelSpecs: IKernelSpecs,
+    __: IPyodideKernels,
+    serverSettings: ServerConnection.ISettings | null
+  ): KernelSpec.IManager => {
+    const manager = new KernelSpecManager({
+      kernelSpecAPIClient: new LiteKernelSpecClient({ kernelSpecs }),
+      serverSettings: serverSettings ?? undefined
+    });
+    kernelSpecs.changed.connect(() => void manager.refreshSpecs());
+    return manager;
   }
 };
