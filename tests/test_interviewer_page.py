@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from .browser import chromium, join
+from .browser import chromium, code_cell, join, run
 from .server import TOKEN, InterviewServer
 
 pytestmark = pytest.mark.anyio
@@ -59,3 +59,21 @@ async def test_ending_a_room_turns_the_candidate_page_read_only(server: Intervie
         assert await candidate.locator(".jp-mod-interviewReadOnly").count() == 1
     with server.client() as c:
         assert c.get(f"interview/api/rooms/{room['id']}").json()["status"] == "ended"
+
+
+async def test_the_interviewer_runs_the_room_in_the_browser_and_may_pick_a_server_kernel(
+    server: InterviewServer,
+) -> None:
+    """JupyterLab runs a room notebook on the in-browser kernel; its picker, unlike a
+    candidate's, also offers the server's own kernel."""
+    room = server.create_room()
+    async with chromium() as browser:
+        lab = await browser.new_page()
+        await lab.goto(f"{server.url}lab/tree/{room['notebook_path']}?token={TOKEN}")
+        output = await run(lab, code_cell(lab, 0), "import sys\nprint(sys.platform)")
+        assert "emscripten" in await output.inner_text()
+        await lab.locator(".jp-Toolbar-item[data-jp-item-name='kernelName']").first.click()
+        options = lab.locator(".jp-Dialog select option")
+        await options.first.wait_for(state="attached")
+        kernels = await options.all_inner_texts()
+        assert {"Python (Pyodide)", "Python 3 (ipykernel)"} <= set(kernels)
