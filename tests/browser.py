@@ -52,6 +52,15 @@ async def join(page: Page, link: str, name: str) -> None:
     await page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
 
 
+@asynccontextmanager
+async def room_page(link: str, name: str) -> AsyncIterator[Page]:
+    """A page in a fresh headless browser that has joined a room by its link, as ``name``."""
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await join(page, link, name)
+        yield page
+
+
 def toolbar_button(page: Page, name: str) -> Locator:
     """A notebook toolbar button by its item name: 'interrupt', 'restart', 'run', ..."""
     return page.locator(f".jp-Toolbar-item[data-jp-item-name='{name}'] jp-button")

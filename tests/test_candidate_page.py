@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .browser import chromium, code_cell, join, run, toolbar_button, type_into
+from .browser import chromium, code_cell, join, room_page, run, toolbar_button, type_into
 from .server import TOKEN, InterviewServer
 from .yclient import YClient, connect
 
@@ -87,9 +87,7 @@ async def test_interviewer_and_candidate_see_each_other(server: InterviewServer)
 async def test_observer_cannot_change_the_document(server: InterviewServer) -> None:
     """(d) the observer page may type; the server drops it."""
     room = server.create_room()
-    async with chromium() as browser:
-        page = await browser.new_page()
-        await join(page, room["links"]["observer"], "Watcher")
+    async with room_page(room["links"]["observer"], "Watcher") as page:
         await type_into(page, code_cell(page, 0), "OBSERVER EDIT")
         async with connect(server.url, TOKEN, room["notebook_path"]) as interviewer:
             await interviewer.roundtrip()
@@ -99,9 +97,7 @@ async def test_observer_cannot_change_the_document(server: InterviewServer) -> N
 async def test_input_works(server: InterviewServer) -> None:
     """(g) input() reads what the candidate types."""
     room = server.create_room()
-    async with chromium() as browser:
-        page = await browser.new_page()
-        await join(page, room["links"]["candidate"], "Linus")
+    async with room_page(room["links"]["candidate"], "Linus") as page:
         cell = code_cell(page, 0)
         await type_into(page, cell, "name = input('Who? ')\nprint('hello', name)")
         await cell.locator(".cm-content").click()
@@ -117,9 +113,7 @@ async def test_candidate_cookie_reaches_nothing_else(server: InterviewServer) ->
     """(h) from the candidate's page, with its cookie: other rooms, kernels, terminals."""
     room, other = server.create_room(), server.create_room()
     other_nb = other["notebook_path"]
-    async with chromium() as browser:
-        page = await browser.new_page()
-        await join(page, room["links"]["candidate"], "Probe")
+    async with room_page(room["links"]["candidate"], "Probe") as page:
         statuses = await page.evaluate(
             """async (urls) => {
                 const xsrf = (document.cookie.match(/_xsrf=([^;]+)/) || [])[1] || '';
@@ -199,9 +193,7 @@ async def test_a_runaway_cell_is_interrupted(server: InterviewServer) -> None:
     """The toolbar's interrupt stops a busy loop with KeyboardInterrupt; the kernel's
     state survives, so it was not a restart."""
     room = server.create_room()
-    async with chromium() as browser:
-        page = await browser.new_page()
-        await join(page, room["links"]["candidate"], "Loopy")
+    async with room_page(room["links"]["candidate"], "Loopy") as page:
         await run(page, code_cell(page, 0), "kept = 41\nprint('warm')")
         loop = code_cell(page, 1)
         await type_into(page, loop, "print('looping', flush=True)\nwhile True:\n    kept += 0")
@@ -217,9 +209,7 @@ async def test_a_runaway_cell_is_interrupted(server: InterviewServer) -> None:
 async def test_an_interrupt_while_idle_spares_the_next_cell(server: InterviewServer) -> None:
     """Interrupting an idle kernel does nothing: the next cell runs to its end."""
     room = server.create_room()
-    async with chromium() as browser:
-        page = await browser.new_page()
-        await join(page, room["links"]["candidate"], "Calm")
+    async with room_page(room["links"]["candidate"], "Calm") as page:
         await run(page, code_cell(page, 0), "print('ready')")
         await toolbar_button(page, "interrupt").click()
         output = await run(page, code_cell(page, 1), "print(sum(range(10**6)))")
@@ -229,9 +219,7 @@ async def test_an_interrupt_while_idle_spares_the_next_cell(server: InterviewSer
 async def test_a_runaway_cell_is_stopped_by_a_restart(server: InterviewServer) -> None:
     """A restart stops the loop too, and starts a fresh kernel."""
     room = server.create_room()
-    async with chromium() as browser:
-        page = await browser.new_page()
-        await join(page, room["links"]["candidate"], "Loopy")
+    async with room_page(room["links"]["candidate"], "Loopy") as page:
         await run(page, code_cell(page, 0), "print('warm')")
         await type_into(page, code_cell(page, 0), "while True:\n    pass")
         await code_cell(page, 0).locator(".cm-content").click()

@@ -52,8 +52,8 @@ const SIGINT = 2;
 /** This plugin's part of the page config's `litePluginSettings` (set by the server). */
 interface ISettings {
   pyodideUrl: string;
-  pipliteUrls?: string[];
-  disablePyPIFallback?: boolean;
+  pipliteUrls: string[];
+  disablePyPIFallback: boolean;
   loadPyodideOptions: PyodideKernel.IOptions['loadPyodideOptions'];
 }
 
@@ -97,25 +97,19 @@ export class InterviewPyodideKernel extends PyodideKernel {
 
 function readSettings(): ISettings {
   const all = JSON.parse(PageConfig.getOption('litePluginSettings') || '{}');
-  const settings: ISettings = all[PLUGIN_ID] ?? {};
+  const settings: Partial<ISettings> = all[PLUGIN_ID] ?? {};
   if (!settings.pyodideUrl) {
     throw new Error(
       `${PLUGIN_ID}: no pyodideUrl in the page config; is the jupyter-interview server extension on?`
     );
   }
-  const base = PageConfig.getBaseUrl();
-  const resolve = (url: string) => new URL(url, base).href;
-  const loadPyodideOptions = { ...settings.loadPyodideOptions };
-  for (const [key, value] of Object.entries(loadPyodideOptions)) {
-    if (key.endsWith('URL') && typeof value === 'string') {
-      loadPyodideOptions[key] = resolve(value);
-    }
-  }
+  const resolve = (url: string) => new URL(url, PageConfig.getBaseUrl()).href;
   return {
     pyodideUrl: resolve(settings.pyodideUrl),
     pipliteUrls: (settings.pipliteUrls ?? []).map(resolve),
     disablePyPIFallback: !!settings.disablePyPIFallback,
-    loadPyodideOptions
+    // Typed as if lockFileURL were required; loadPyodide defaults it, as upstream relies on.
+    loadPyodideOptions: settings.loadPyodideOptions ?? ({} as ISettings['loadPyodideOptions'])
   };
 }
 
@@ -157,8 +151,8 @@ export const pyodideKernelPlugin: ServiceManagerPlugin<IPyodideKernels> = {
         const kernel = new InterviewPyodideKernel({
           ...options,
           pyodideUrl: settings.pyodideUrl,
-          pipliteUrls: settings.pipliteUrls ?? [],
-          disablePyPIFallback: !!settings.disablePyPIFallback,
+          pipliteUrls: settings.pipliteUrls,
+          disablePyPIFallback: settings.disablePyPIFallback,
           mountDrive: crossOriginIsolated,
           loadPyodideOptions: settings.loadPyodideOptions,
           contentsManager
