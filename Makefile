@@ -26,7 +26,7 @@ $(FRONTEND_MODULES): extension/frontend/package.json extension/frontend/package-
 # The in-browser kernel's assets: Pyodide from npm, its wheels from PyPI and the kernel's
 # npm package, all compiled to bytecode by Pyodide under Node (lite/build.py).
 $(LITE): $(STAMP) $(FRONTEND_MODULES) lite/package.json lite/package-lock.json lite/build.py \
-		lite/pycompile.mjs extension/jupyter_interview/magics.py extension/jupyter_interview/pistonapi.py
+		lite/pycompile.mjs extension/jupyter_interview/sandbox/magics.py extension/jupyter_interview/sandbox/pistonapi.py
 	cd lite && npm ci --no-audit --no-fund --loglevel=error
 	$(PY) lite/build.py
 	touch $(LITE)
@@ -67,7 +67,7 @@ test: lint browser
 	$(PY) -m pytest
 
 openapi: install
-	$(PY) -m jupyter_interview.openapi > openapi.json
+	$(PY) -m jupyter_interview.routes > openapi.json
 
 clean:
 	rm -rf $(VENV) build dist lite/build lite/node_modules extension/frontend/node_modules \

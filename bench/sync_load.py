@@ -339,7 +339,7 @@ def _interview_rooms(server: InterviewServer, count: int, peers: int) -> list[Ro
 
 def _plain_rooms(server: PlainServer, count: int, peers: int) -> list[RoomSpec]:
     """The same template notebook, written straight into the plain server's root."""
-    from jupyter_interview.templates import TemplateCatalogue
+    from jupyter_interview.rooms.templates import TemplateCatalogue
 
     folder = Path(__file__).parents[1] / "notebooks"
     template = TemplateCatalogue(folder, logging.getLogger(__name__)).get(TEMPLATE)

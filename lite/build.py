@@ -65,7 +65,7 @@ START_MODULES = [
     "micropip",
     "piplite.piplite",
     "pyodide_kernel",
-    "jupyter_interview.magics",
+    "jupyter_interview.sandbox.magics",
     "jedi",
 ]
 # The wheels the kernel needs at start that are not in the Pyodide lock, and what each
@@ -344,7 +344,8 @@ def write_lock(out: Path, lock: dict) -> None:
 
 
 def magics_wheel(dest: Path) -> Path:
-    """``jupyter-interview-magics``: only ``jupyter_interview.magics`` and what it imports.
+    """``jupyter-interview-magics``: only ``jupyter_interview.sandbox.magics`` and what it
+    imports.
 
     The in-browser kernel loads it at start. piplite installs a wheel's requirements too,
     so it must not be the server's distribution: this one requires nothing (IPython is
@@ -355,7 +356,12 @@ def magics_wheel(dest: Path) -> Path:
     dist = f"jupyter_interview_magics-{version}.dist-info"
     files = {
         f"jupyter_interview/{name}": (src / name).read_bytes()
-        for name in ("__init__.py", "magics.py", "pistonapi.py")
+        for name in (
+            "__init__.py",
+            "sandbox/__init__.py",
+            "sandbox/magics.py",
+            "sandbox/pistonapi.py",
+        )
     }
     files[f"{dist}/METADATA"] = (
         "Metadata-Version: 2.1\nName: jupyter-interview-magics\n"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from playwright.async_api import expect
 
 from .browser import chromium, code_cell, join, room_page, run, toolbar_button, type_into
 from .server import TOKEN, InterviewServer
@@ -42,7 +43,7 @@ async def test_candidate_runs_python_and_everyone_sees_it(server: InterviewServe
         cell = code_cell(page, 0)
         code = "total = sum(range(10))\nprint('total is', total)"
         output = await run(page, cell, code)
-        assert "total is 45" in await output.inner_text()
+        await expect(output).to_contain_text("total is 45")
         seen_in_page = time.monotonic()
 
         await interviewer.wait_for(lambda: "total is 45" in _outputs_text(interviewer, 0), 1.0)
@@ -203,7 +204,7 @@ async def test_a_runaway_cell_is_interrupted(server: InterviewServer) -> None:
         await toolbar_button(page, "interrupt").click()
         await loop.get_by_text("KeyboardInterrupt").first.wait_for(timeout=30_000)
         output = await run(page, code_cell(page, 0), "print('still', kept + 1)")
-        assert "still 42" in await output.inner_text()
+        await expect(output).to_contain_text("still 42")
 
 
 async def test_an_interrupt_while_idle_spares_the_next_cell(server: InterviewServer) -> None:
@@ -213,7 +214,7 @@ async def test_an_interrupt_while_idle_spares_the_next_cell(server: InterviewSer
         await run(page, code_cell(page, 0), "print('ready')")
         await toolbar_button(page, "interrupt").click()
         output = await run(page, code_cell(page, 1), "print(sum(range(10**6)))")
-        assert "499999500000" in await output.inner_text()
+        await expect(output).to_contain_text("499999500000")
 
 
 async def test_a_runaway_cell_is_stopped_by_a_restart(server: InterviewServer) -> None:
@@ -227,4 +228,4 @@ async def test_a_runaway_cell_is_stopped_by_a_restart(server: InterviewServer) -
         await toolbar_button(page, "restart").click()
         await page.locator(".jp-Dialog .jp-mod-accept").click()
         output = await run(page, code_cell(page, 1), "print('alive again')")
-        assert "alive again" in await output.inner_text()
+        await expect(output).to_contain_text("alive again")

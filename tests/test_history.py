@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from jupyter_interview.history import HistoryDB, HistoryStore
+from jupyter_interview.sync.history import HistoryDB, HistoryStore
 from pycrdt import Doc, Text
 
 pytestmark = pytest.mark.anyio
@@ -75,7 +75,7 @@ def test_a_kill_mid_batch_leaves_a_consistent_history(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import sys
-        from jupyter_interview.history import HistoryDB
+        from jupyter_interview.sync.history import HistoryDB
         db = HistoryDB.open({str(path)!r})
         i = 0
         while True:

@@ -71,7 +71,7 @@ async def test_the_interviewer_runs_the_room_in_the_browser_and_may_pick_a_serve
         lab = await browser.new_page()
         await lab.goto(f"{server.url}lab/tree/{room['notebook_path']}?token={TOKEN}")
         output = await run(lab, code_cell(lab, 0), "import sys\nprint(sys.platform)")
-        assert "emscripten" in await output.inner_text()
+        await expect(output).to_contain_text("emscripten")
         await lab.locator(".jp-Toolbar-item[data-jp-item-name='kernelName']").first.click()
         options = lab.locator(".jp-Dialog select option")
         await options.first.wait_for(state="attached")

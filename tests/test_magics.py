@@ -45,7 +45,7 @@ def test_straight_to_piston(piston: PistonStandIn) -> None:
     env.pop("JUPYTER_INTERVIEW_URL", None)
     manager, client = start_new_kernel(kernel_name="python3", env=env)
     try:
-        _run(client, "%load_ext jupyter_interview.magics")
+        _run(client, "%load_ext jupyter_interview.sandbox.magics")
         out, err = _run(client, "%%piston cpp\n" + CPP_HELLO)
         assert out.startswith("Hello, World!\n")
         assert "[c++ 12.2.0 · ok" in out
@@ -77,7 +77,7 @@ def test_through_the_room(piston: PistonStandIn, tmp_path) -> None:
         env.pop("PISTON_URL", None)
         manager, client = start_new_kernel(kernel_name="python3", env=env)
         try:
-            _run(client, "%load_ext jupyter_interview.magics")
+            _run(client, "%load_ext jupyter_interview.sandbox.magics")
             out, _ = _run(client, "%%piston cpp\n" + CPP_HELLO)
             assert out.startswith("Hello, World!\n")
             out, err = _run(client, "%%piston rust\nfn main() {}")
@@ -96,7 +96,7 @@ def test_without_a_sandbox_the_magic_says_what_to_do() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PISTON", "JUPYTER_INTERVIEW"))}
     manager, client = start_new_kernel(kernel_name="python3", env=env)
     try:
-        _run(client, "%load_ext jupyter_interview.magics")
+        _run(client, "%load_ext jupyter_interview.sandbox.magics")
         _, err = _run(client, "%%piston cpp\nint main() {}")
         assert "set PISTON_URL" in err
     finally:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jupyter_interview.piston import AsyncPistonClient, PistonClient
-from jupyter_interview.pistonapi import (
+from jupyter_interview.sandbox.piston import AsyncPistonClient, PistonClient
+from jupyter_interview.sandbox.pistonapi import (
     PistonRejected,
     PistonTimeout,
     PistonUnavailable,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.async_api import expect
 
 from .browser import chromium, code_cell, join, run, type_into
 from .piston_standin import PistonStandIn, load_cases
@@ -40,7 +41,7 @@ async def test_piston_cell_runs_from_the_candidate_page(sandboxed: InterviewServ
         cell = code_cell(page, 0)
         output = await run(page, cell, "%%piston cpp\n" + CPP_HELLO)
         await page.get_by_text("[c++ 12.2.0 · ok").first.wait_for(timeout=30_000)
-        assert "Hello, World!" in await output.inner_text()
+        await expect(output).to_contain_text("Hello, World!")
 
         def has_output() -> bool:
             cells = [c for c in interviewer.cells if c["cell_type"] == "code"]

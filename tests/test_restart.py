@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 
 import pytest
-from jupyter_interview.history import history_path
+from jupyter_interview.sync.history import history_path
 from jupyter_ydoc import YNotebook
 from pycrdt import Doc
 

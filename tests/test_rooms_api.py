@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import nbformat
-from jupyter_interview.openapi import openapi_document, operations
+from jupyter_interview.api.openapi import operations
+from jupyter_interview.routes import API_ROUTES, openapi
 
 from .server import InterviewServer
 
@@ -75,14 +76,14 @@ def test_room_life_cycle(server: InterviewServer) -> None:
 
 
 def test_openapi_document_matches_the_code(server: InterviewServer) -> None:
-    generated = openapi_document()
+    generated = openapi()
     assert json.loads((ROOT / "openapi.json").read_text()) == generated, (
         "openapi.json is stale: run `make openapi`"
     )
     with server.client(token=None) as c:
         assert c.get("interview/api/openapi.json").json() == generated
     paths = generated["paths"]
-    for path, method, _ in operations():
+    for path, method, _ in operations(API_ROUTES):
         assert method in paths[path]
     assert set(paths["/interview/api/rooms/{room_id}"]) == {"get", "patch", "delete"}
     assert paths["/interview/api/rooms"]["post"]["responses"]["201"]

@@ -18,20 +18,20 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Int, Unicode, default
 
-from . import __version__
-from .authorizer import InterviewAuthorizer
-from .contents import RoomContentsManager
+from . import __version__, routes
+from .access.authorizer import InterviewAuthorizer
+from .access.contents import RoomContentsManager
+from .access.gate import SETTINGS_KEY, RoomGate
+from .access.identity import InterviewIdentityProvider
+from .access.pageconfig import room_page_config_hook
 from .datadir import DataDir
-from .execution import RoomExecutor
-from .gate import SETTINGS_KEY, RoomGate
-from .handlers import room_handlers
-from .history import HistoryDB
-from .identity import InterviewIdentityProvider
 from .lite import lite_handlers, page_settings
-from .pageconfig import room_page_config_hook
-from .recovery import recover_rooms
-from .rooms import RoomStore
-from .templates import TemplateCatalogue
+from .rooms.store import RoomStore
+from .rooms.templates import TemplateCatalogue
+from .sandbox.executor import RoomExecutor
+from .sync.bridge import SyncBridge
+from .sync.history import HistoryDB
+from .sync.recovery import recover_rooms
 
 
 def bundled(name: str) -> Path:
@@ -139,9 +139,13 @@ class InterviewApp(ExtensionApp):
             base_url=self.serverapp.base_url,
             ended_candidate_link=self.ended_candidate_link,
         )
+        self.bridge = SyncBridge(gate.can_write)
         self.settings.update(
             {
                 SETTINGS_KEY: gate,
+                "interview_bridge": self.bridge,
+                "interview_online": self.bridge.online,
+                "interview_openapi": routes.openapi(),
                 "interview_rooms": self.rooms,
                 "interview_executor": self.executor,
                 "interview_templates": TemplateCatalogue(Path(self.templates_dir), self.log),
@@ -205,11 +209,11 @@ class InterviewApp(ExtensionApp):
         gc.set_threshold(young, middle, 100)
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(room_handlers())
+        self.handlers.extend(routes.handlers())
         self.handlers.extend(lite_handlers(Path(self.lite_dir)))
 
     async def stop_extension(self) -> None:
-        closed = await self.gate.sockets.close_all()
+        closed = await self.bridge.close_all()
         if closed:
             self.log.info("Closed %d collaboration connections", closed)
         await self.executor.close()

@@ -78,7 +78,7 @@ class DataDir:
                 "ServerApp": {"root_dir": root},
                 "YDocExtension": {
                     "session_store_path": str(self.session_file),
-                    "ystore_class": "jupyter_interview.history.HistoryStore",
+                    "ystore_class": "jupyter_interview.sync.history.HistoryStore",
                 },
                 "HistoryStore": {"db_path": str(self.ystore_db)},
                 "NotebookNotary": {"data_dir": str(self.notary)},

@@ -18,8 +18,8 @@ function setupCode(roomId: string): string {
     xsrf
   };
   return [
-    "get_ipython().run_line_magic('load_ext', 'jupyter_interview.magics')",
-    'import jupyter_interview.magics as _interview_magics',
+    "get_ipython().run_line_magic('load_ext', 'jupyter_interview.sandbox.magics')",
+    'import jupyter_interview.sandbox.magics as _interview_magics',
     `_interview_magics.configure(**${JSON.stringify(args)})`,
     'del _interview_magics'
   ].join('\n');

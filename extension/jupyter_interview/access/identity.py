@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import json
 import re
+from contextvars import ContextVar
 from urllib.parse import urlparse
 
 from jupyter_server.auth import User
 from jupyter_server.auth.identity import PasswordIdentityProvider
 from tornado.web import RequestHandler
 
-from .access import RoomUser
+from ..api.principal import RoomUser
 from .gate import gate_of
-from .sync import connection_user
+
+# The room user of the request being handled. A websocket's serving task is created inside
+# its request and inherits it, so the sync bridge can tell who sent each message.
+connection_user: ContextVar[RoomUser | None] = ContextVar("interview_room_user", default=None)
 
 
 class InterviewIdentityProvider(PasswordIdentityProvider):

@@ -1,8 +1,6 @@
-"""Who a room link is, and exactly which requests it may make.
+"""Exactly which requests a room user may make.
 
-A room link carries a capability token. Tokens are derived from a server secret
-(HMAC of a random per-link nonce), so the interviewer can be shown a link again,
-while the room database stores only each token's SHA-256. ``RoomPolicy`` is the one
+A room link carries a capability token (``rooms/links.py``). ``RoomPolicy`` is the one
 place that says which routes a room user may reach; the identity provider and the
 authorizer both ask it, because some upstream handlers (jupyterlab_server's settings
 and workspaces) never call the authorizer.
@@ -10,49 +8,10 @@ and workspaces) never call the authorizer.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import re
-import secrets
 from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import unquote
 
-from jupyter_server.auth import User
-
-Role = Literal["candidate", "observer"]
-
-TOKEN_PREFIX = "ji_"
-_TOKEN = re.compile(r"^ji_[A-Za-z0-9_-]{43}$")
-
-
-def looks_like_room_token(token: str) -> bool:
-    return bool(_TOKEN.match(token))
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_nonce() -> str:
-    return secrets.token_hex(16)
-
-
-def mint_token(secret: bytes, nonce: str) -> str:
-    """The link token for a nonce: 256 bits, reproducible only with the server secret."""
-    digest = hmac.new(secret, nonce.encode(), hashlib.sha256).digest()
-    return TOKEN_PREFIX + base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-@dataclass
-class RoomUser(User):
-    """A participant who came in through a room link; ``grant`` is the token's hash."""
-
-    room_id: str = ""
-    role: Role = "candidate"
-    grant: str = ""
-    named: bool = False  # the participant has chosen the name shown to the others
+from ..api.models import Role
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from typing import Literal
 
 from tornado.web import RequestHandler
 
-from .access import RoomPolicy, RoomScope, RoomUser, clean_path, hash_token, looks_like_room_token
-from .rooms import Room, RoomStore
-from .sync import OpenSockets
+from ..api.principal import RoomUser
+from ..rooms.links import hash_token, looks_like_room_token
+from ..rooms.store import Room, RoomStore
+from .policy import RoomPolicy, RoomScope, clean_path
 
 SETTINGS_KEY = "interview_gate"
 EndedLinkMode = Literal["read-only", "revoked"]
@@ -32,7 +33,6 @@ class RoomGate:
         self.base_url = base_url
         self.ended_candidate_link = ended_candidate_link
         self.policy = policy or RoomPolicy()
-        self.sockets = OpenSockets()
 
     def user_for_token(self, token: str) -> RoomUser | None:
         """The room user a link token stands for, or None for an unknown or dead link."""

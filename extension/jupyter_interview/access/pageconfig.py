@@ -20,8 +20,8 @@ from typing import Any
 from jupyter_server.utils import url_escape, url_path_join
 from tornado.web import RequestHandler
 
-from .access import RoomUser
-from .lite import lite_plugin_settings
+from ..api.principal import RoomUser
+from ..lite import lite_plugin_settings
 
 PageConfigHook = Callable[[RequestHandler, dict[str, Any]], dict[str, Any]]
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 
-from .access import RoomUser
+from ..api.principal import RoomUser
 from .gate import gate_of_settings
-from .sync import connection_user
+from .identity import connection_user
 
 
 def _visible(entry_path: str, folder: str) -> bool:

@@ -16,7 +16,7 @@ from collections import defaultdict, deque
 from traitlets import Float, Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from .errors import (
+from ..api.errors import (
     CodeTooLarge,
     InvalidRequest,
     LanguageNotAllowed,
@@ -26,10 +26,10 @@ from .errors import (
     SandboxUnavailable,
     UnknownLanguage,
 )
-from .models import ExecuteRequest, RuntimeOut
+from ..api.models import ExecuteRequest, RuntimeOut
+from ..rooms.store import Room, RoomStore
 from .piston import AsyncPistonClient
 from .pistonapi import PistonError, PistonRejected, Result, Runtime, resolve
-from .rooms import Room, RoomStore
 
 
 class RoomExecutor(LoggingConfigurable):

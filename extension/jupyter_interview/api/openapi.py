@@ -1,17 +1,16 @@
 """The OpenAPI document of the room API, built from the handlers' ``@operation`` declarations.
 
-``python -m jupyter_interview.openapi > openapi.json`` writes the copy kept at the
+``python -m jupyter_interview.routes > openapi.json`` writes the copy kept at the
 repository root; a test checks that copy against this code.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from . import __version__
-from .handlers import API_ROUTES, Operation, json_schema
+from .. import __version__
+from .base import InterviewHandler, Operation, json_schema
 from .models import ROOM_ID_PATTERN, ErrorOut
 
 _METHODS = ("get", "post", "put", "patch", "delete")
@@ -31,10 +30,13 @@ def _path_template(route: str) -> str:
     return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route)
 
 
-def operations() -> list[tuple[str, str, Operation]]:
+Routes = list[tuple[str, type[InterviewHandler]]]
+
+
+def operations(routes: Routes) -> list[tuple[str, str, Operation]]:
     """(path, method, operation) for every declared API method."""
     found = []
-    for route, handler in API_ROUTES:
+    for route, handler in routes:
         for method in _METHODS:
             op = getattr(getattr(handler, method, None), "operation", None)
             if isinstance(op, Operation):
@@ -42,7 +44,7 @@ def operations() -> list[tuple[str, str, Operation]]:
     return found
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(routes: Routes) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
 
     def ref(model: Any) -> dict[str, Any]:
@@ -56,7 +58,7 @@ def openapi_document() -> dict[str, Any]:
 
     error = ref(ErrorOut)
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, op in operations():
+    for path, method, op in operations(routes):
         responses: dict[str, Any] = {}
         if op.response is not None:
             responses[str(op.status)] = {
@@ -123,7 +125,3 @@ def _error_statuses(op: Operation, path: str) -> list[tuple[int, str]]:
     if op.body is not None:
         errors.append((413, "Request body too large"))
     return errors
-
-
-if __name__ == "__main__":
-    print(json.dumps(openapi_document(), indent=2))

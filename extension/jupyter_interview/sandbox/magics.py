@@ -1,6 +1,6 @@
 """``%%piston LANG`` and ``%piston_runtimes``: other languages, run in the Piston sandbox.
 
-Load with ``%load_ext jupyter_interview.magics`` (room notebooks load it by themselves).
+Load with ``%load_ext jupyter_interview.sandbox.magics`` (room notebooks load it by themselves).
 Runs in ipykernel and in the browser's Pyodide kernel alike, so it needs nothing beyond
 the standard library and IPython: in Pyodide it sends synchronous XHRs from the kernel's
 worker, elsewhere it uses urllib.

@@ -16,8 +16,8 @@ import nbformat
 from nbformat import NotebookNode
 from pydantic import ValidationError
 
-from .errors import UnknownTemplate
-from .models import TEMPLATE_NAME_PATTERN, TemplateMeta, TemplateOut
+from ..api.errors import UnknownTemplate
+from ..api.models import TEMPLATE_NAME_PATTERN, TemplateMeta, TemplateOut
 
 _NAME = re.compile(TEMPLATE_NAME_PATTERN)
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .access import Role, hash_token, mint_token, new_nonce
-from .errors import InvalidRoomId, RoomNotFound
-from .models import ROOM_ID_PATTERN, Links, RoomOut, RoomPublic, RoomStatus
+from ..api.errors import InvalidRoomId, RoomNotFound
+from ..api.models import ROOM_ID_PATTERN, Links, Role, RoomOut, RoomPublic, RoomStatus
+from .links import hash_token, mint_token, new_nonce
 
 _ROOM_ID = re.compile(ROOM_ID_PATTERN)
 ROLES: tuple[Role, ...] = ("candidate", "observer")

@@ -16,9 +16,9 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_escape, url_path_join
 from tornado import web
 
-from .access import RoomUser
+from ..api.principal import RoomUser
+from ..rooms.store import Room, RoomStore, now
 from .gate import RoomGate
-from .rooms import Room, RoomStore, now
 
 _NAME = re.compile(r"^[^\x00-\x1f\x7f<>]{1,60}$")
 

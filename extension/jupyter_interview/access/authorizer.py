@@ -1,19 +1,18 @@
 """The authorizer: interviewers may do anything; a room user only what its room allows.
 
 It is also the one hook that sees each collaboration websocket before it exchanges a
-message: it puts the read-only guard on the room and records the socket (``sync.py``).
+message: it hands the socket to the sync bridge (``sync/bridge.py``, in the settings as
+``interview_bridge``), which puts our rules on its room.
 """
 
 from __future__ import annotations
 
 from jupyter_server.auth import Authorizer, User
 from jupyter_server_ydoc.handlers import YDocWebSocketHandler
-from jupyter_server_ydoc.rooms import DocumentRoom
 from tornado.web import RequestHandler
 
-from .access import RoomUser
+from ..api.principal import RoomUser
 from .gate import gate_of
-from .sync import guard_room
 
 
 class InterviewAuthorizer(Authorizer):
@@ -25,8 +24,7 @@ class InterviewAuthorizer(Authorizer):
             return not isinstance(user, RoomUser)
         if isinstance(user, RoomUser) and not gate.allows(user, handler):
             return False
-        room = getattr(handler, "room", None)
-        if isinstance(handler, YDocWebSocketHandler) and isinstance(room, DocumentRoom):
-            guard_room(room, gate.can_write)
-            gate.sockets.add(handler)
+        bridge = handler.settings.get("interview_bridge")
+        if bridge is not None and isinstance(handler, YDocWebSocketHandler):
+            bridge.attach(handler)
         return True

@@ -18,15 +18,15 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable
-from contextvars import ContextVar
 
+from jupyter_server_ydoc.rooms import DocumentRoom
 from pycrdt import YMessageType, read_message
 from pycrdt.websocket import YRoom
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from .access import RoomUser, is_document_update
-
-connection_user: ContextVar[RoomUser | None] = ContextVar("interview_room_user", default=None)
+from ..access.identity import connection_user
+from ..access.policy import is_document_update
+from ..api.principal import RoomUser
 
 
 def guard_room(room: YRoom, can_write: Callable[[RoomUser], bool]) -> None:
@@ -100,3 +100,26 @@ class OpenSockets:
         for protocol in protocols:
             protocol.stream.close()
         return len(protocols)
+
+
+class SyncBridge:
+    """Our side of every collaboration websocket: the rules on its room, and who is online.
+
+    The authorizer hands each collaboration websocket over before it exchanges a message.
+    """
+
+    def __init__(self, can_write: Callable[[RoomUser], bool]) -> None:
+        self.can_write = can_write
+        self.sockets = OpenSockets()
+
+    def attach(self, socket: WebSocketHandler) -> None:
+        room = getattr(socket, "room", None)
+        if isinstance(room, DocumentRoom):
+            guard_room(room, self.can_write)
+            self.sockets.add(socket)
+
+    def online(self, room: str) -> list[str]:
+        return self.sockets.online(room)
+
+    async def close_all(self) -> int:
+        return await self.sockets.close_all()

@@ -19,8 +19,8 @@ from jupyter_server.services.contents.manager import ContentsManager
 from jupyter_ydoc import YNotebook
 from pycrdt import Doc
 
+from ..rooms.store import RoomStore
 from .history import HistoryDB, history_path
-from .rooms import RoomStore
 
 
 def recover_rooms(

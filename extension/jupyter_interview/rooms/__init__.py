@@ -1,0 +1,1 @@
+"""Interview rooms: the room database, link tokens, templates, and their HTTP handlers."""

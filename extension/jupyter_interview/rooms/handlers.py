@@ -1,0 +1,147 @@
+"""HTTP handlers for templates and rooms: list, create, read, change, end, delete."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+from jupyter_server.utils import ensure_async
+
+from ..api.base import InterviewHandler, operation
+from ..api.errors import Forbidden, InvalidRequest
+from ..api.models import RoomCreate, RoomOut, RoomPublic, RoomStatus, RoomUpdate, TemplateOut
+from ..api.principal import RoomUser
+from .store import Room, RoomStore, check_room_id, now, slugify
+from .templates import TemplateCatalogue
+
+
+class RoomsAPIHandler(InterviewHandler):
+    """What the room handlers share: the template catalogue and the interviewer's view."""
+
+    @property
+    def rooms(self) -> RoomStore:
+        return self.settings["interview_rooms"]
+
+    @property
+    def templates(self) -> TemplateCatalogue:
+        return self.settings["interview_templates"]
+
+    def room_out(self, room: Room) -> RoomOut:
+        online: Callable[[str], list[str]] = self.settings["interview_online"]
+        links = self.rooms.links(room.id, self.public_url())
+        return room.full(links, online(room.collaboration_room))
+
+
+class TemplatesHandler(RoomsAPIHandler):
+    @operation("The interview templates rooms can be made from.", response=list[TemplateOut])
+    async def get(self) -> None:
+        self.send([t.summary() for t in self.templates])
+
+
+class RoomsHandler(RoomsAPIHandler):
+    @operation(
+        "List rooms, newest first.",
+        response=list[RoomOut],
+        query={"status": {"type": "string", "enum": ["open", "ended"]}},
+    )
+    async def get(self) -> None:
+        status = self.get_query_argument("status", None)
+        if status not in (None, "open", "ended"):
+            raise InvalidRequest("status must be 'open' or 'ended'.")
+        rooms: RoomStatus | None = status  # type: ignore[assignment]
+        self.send([self.room_out(r) for r in self.rooms.list(rooms)])
+
+    @operation("Create a room from a template.", body=RoomCreate, response=RoomOut, status=201)
+    async def post(self, body: RoomCreate) -> None:
+        template = self.templates.get(body.template)
+        room_id = self.rooms.new_id()
+        title = body.title or template.meta.title
+        folder = f"rooms/{room_id}"
+        path = f"{folder}/{slugify(title)}.ipynb"
+        cm = self.contents_manager
+        await ensure_async(cm.save({"type": "directory"}, folder))
+        notebook = template.room_notebook(room_id=room_id, title=title)
+        await ensure_async(
+            cm.save({"type": "notebook", "format": "json", "content": notebook}, path)
+        )
+        file_id = self.settings["file_id_manager"].index(path)
+        room = Room(
+            id=room_id,
+            title=title,
+            template=template.name,
+            status="open",
+            candidate_name=body.candidate_name,
+            duration_minutes=body.duration_minutes or template.meta.duration_minutes,
+            notebook_path=path,
+            file_id=file_id,
+            notes="",
+            created_at=now(),
+            completion=body.completion,
+            languages=template.meta.languages,
+        )
+        self.rooms.add(room)
+        self.log.info("Created room %s (%s) from template %s", room.id, title, template.name)
+        self.send(self.room_out(room), status=201)
+
+
+class RoomHandler(RoomsAPIHandler):
+    @operation(
+        "A room. A room link gets the reduced public view of its own room.",
+        response=RoomOut | RoomPublic,
+        room_links=True,
+    )
+    async def get(self, room_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        user = self.current_user
+        if isinstance(user, RoomUser):
+            if user.room_id != room.id:
+                raise Forbidden("A room link can only read its own room.")
+            self.send(room.public(role=user.role))
+        else:
+            self.send(self.room_out(room))
+
+    @operation(
+        "Change a room's title, candidate, duration, notes or completion.",
+        body=RoomUpdate,
+        response=RoomOut,
+    )
+    async def patch(self, room_id: str, body: RoomUpdate) -> None:
+        self.rooms.get(check_room_id(room_id))
+        changes = body.model_dump(exclude_unset=True, exclude_none=True)
+        room = self.rooms.update(room_id, **changes) if changes else self.rooms.get(room_id)
+        self.send(self.room_out(room))
+
+    @operation(
+        "Delete a room; its folder is kept under the data directory's .deleted/.", status=204
+    )
+    async def delete(self, room_id: str) -> None:
+        room = self.rooms.delete(check_room_id(room_id))
+        folder = self.settings["interview_root_dir"] / room.notebook_path.rsplit("/", 1)[0]
+        if folder.is_dir():
+            target = self.settings["interview_deleted_dir"] / f"{room.id}-{now():%Y%m%dT%H%M%S}"
+            target.parent.mkdir(exist_ok=True)
+            shutil.move(folder, target)
+        self.log.info("Deleted room %s", room.id)
+        self.set_status(204)
+        self.finish()
+
+
+class EndRoomHandler(RoomsAPIHandler):
+    @operation(
+        "End the interview: the candidate link turns read-only (or is revoked).", response=RoomOut
+    )
+    async def post(self, room_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        if room.status == "open":
+            room = self.rooms.update(room_id, status="ended", ended_at=now())
+            self.log.info("Ended room %s", room.id)
+        self.send(self.room_out(room))
+
+
+ROOM_ID = r"(?P<room_id>[^/]+)"
+ROUTES: list[tuple[str, type[InterviewHandler]]] = [
+    ("/interview/api/templates", TemplatesHandler),
+    ("/interview/api/rooms", RoomsHandler),
+    (f"/interview/api/rooms/{ROOM_ID}", RoomHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/end", EndRoomHandler),
+]
