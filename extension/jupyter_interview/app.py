@@ -21,17 +21,25 @@ from traitlets import Bool, Enum, Int, Unicode, default
 from . import __version__, routes
 from .access.authorizer import InterviewAuthorizer
 from .access.contents import RoomContentsManager
+from .access.csp import (
+    content_security_policy,
+    inline_script_hashes,
+    package_origins,
+    page_templates,
+)
 from .access.gate import SETTINGS_KEY, RoomGate
 from .access.identity import InterviewIdentityProvider
+from .access.kernels import RoomKernelManager
 from .access.pageconfig import room_page_config_hook
 from .datadir import DataDir
 from .lite import lite_handlers, page_settings
 from .rooms.store import RoomStore
 from .rooms.templates import TemplateCatalogue
 from .sandbox.executor import RoomExecutor
-from .sync.bridge import SyncBridge
+from .sync.bridge import RoomLimits, SyncBridge
 from .sync.history import HistoryDB
 from .sync.recovery import recover_rooms
+from .sync.websocket import ROOM_ROUTE, CappedRoomWebSocket
 
 
 def bundled(name: str) -> Path:
@@ -49,7 +57,7 @@ class InterviewApp(ExtensionApp):
     app_name = "Jupyter Interview"
     description = "Collaborative coding interviews in Jupyter notebooks."
     version = __version__
-    classes: ClassVar[list[type]] = [*ExtensionApp.classes, RoomExecutor]
+    classes: ClassVar[list[type]] = [*ExtensionApp.classes, RoomExecutor, RoomKernelManager]
     extension_url = "/lab"
     load_other_extensions = True
 
@@ -107,6 +115,31 @@ class InterviewApp(ExtensionApp):
     def _default_lite_dir(self) -> str:
         return str(bundled("lite") / "build")
 
+    max_message_bytes = Int(
+        4 * 2**20,
+        config=True,
+        help="""Largest change one collaboration message may carry, in bytes (default 4 MiB).
+        A larger one is refused and its sender's connection closed with the reason; up to
+        twice this size the server reads it first, beyond that the connection closes
+        before it is read.""",
+    )
+
+    max_document_bytes = Int(
+        16 * 2**20,
+        config=True,
+        help="Largest encoded size of a room's notebook, in bytes (default 16 MiB). A change "
+        "that would pass it is refused.",
+    )
+
+    max_cells = Int(1000, config=True, help="Most cells a room's notebook may have (default 1000).")
+
+    max_output_bytes = Int(
+        2 * 2**20,
+        config=True,
+        help="Largest single cell output in a room, in bytes of content (default 2 MiB). A "
+        "change that would pass it is refused.",
+    )
+
     public_url = Unicode(
         "",
         config=True,
@@ -127,6 +160,7 @@ class InterviewApp(ExtensionApp):
             derived.ServerApp.identity_provider_class = InterviewIdentityProvider
             derived.ServerApp.authorizer_class = InterviewAuthorizer
             derived.ServerApp.contents_manager_class = RoomContentsManager
+            derived.ServerApp.kernel_manager_class = RoomKernelManager
             derived.merge(serverapp.config)
             serverapp.update_config(derived)
 
@@ -139,13 +173,22 @@ class InterviewApp(ExtensionApp):
             base_url=self.serverapp.base_url,
             ended_candidate_link=self.ended_candidate_link,
         )
-        self.bridge = SyncBridge(gate.can_write)
+        limits = RoomLimits(
+            max_message_bytes=self.max_message_bytes,
+            max_document_bytes=self.max_document_bytes,
+            max_cells=self.max_cells,
+            max_output_bytes=self.max_output_bytes,
+        )
+        history = HistoryDB.open(data.ystore_db) if self.manage_server else None
+        self.bridge = SyncBridge(gate.can_write, limits, history, self.log.warning)
         self.settings.update(
             {
                 SETTINGS_KEY: gate,
                 "interview_bridge": self.bridge,
                 "interview_online": self.bridge.online,
                 "interview_openapi": routes.openapi(),
+                "interview_max_transport_bytes": 2 * self.max_message_bytes,
+                "interview_local_url": self.serverapp.connection_url,
                 "interview_rooms": self.rooms,
                 "interview_executor": self.executor,
                 "interview_templates": TemplateCatalogue(Path(self.templates_dir), self.log),
@@ -157,6 +200,15 @@ class InterviewApp(ExtensionApp):
         )
         web = self.serverapp.web_app.settings
         web["page_config_hook"] = room_page_config_hook(web.get("page_config_hook"))
+        if self.manage_server:
+            headers = web.setdefault("headers", {})
+            headers.setdefault(
+                "Content-Security-Policy",
+                content_security_policy(
+                    script_hashes=inline_script_hashes(page_templates()),
+                    package_origins=package_origins(Path(self.lite_dir)),
+                ),
+            )
         page_config = web.setdefault("page_config_data", {})
         page_config.update(page_settings(self.serverapp.base_url))
         if not (Path(self.lite_dir) / "pyodide" / "pyodide.js").exists():
@@ -165,9 +217,8 @@ class InterviewApp(ExtensionApp):
                 self.lite_dir,
             )
         self.log.info("Interview data directory: %s", data.root)
-        if self.manage_server:
+        if history is not None:
             # Before the first room opens: see recovery.py for the upstream loss it prevents.
-            history = HistoryDB.open(data.ystore_db)
             recover_rooms(
                 self.rooms,
                 history,
@@ -210,6 +261,10 @@ class InterviewApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes.handlers())
+        if self.manage_server:
+            # Ahead of jupyter-collaboration's own handler for the same route (extensions
+            # load in name order): the same handler, with a cap on message size.
+            self.handlers.append((ROOM_ROUTE, CappedRoomWebSocket))
         self.handlers.extend(lite_handlers(Path(self.lite_dir)))
 
     async def stop_extension(self) -> None:

@@ -45,10 +45,10 @@ class RoomGate:
         room = self.store.find(grant.room_id)
         if room is None or not self._link_alive(room, grant.role):
             return None
-        name = room.candidate_name if grant.role == "candidate" and room.candidate_name else None
+        names = {"candidate": room.candidate_name, "runner": "Server kernel"}
         return RoomUser(
             username=f"{grant.role}-{room.id}",
-            name=name or grant.role.capitalize(),
+            name=names.get(grant.role) or grant.role.capitalize(),
             room_id=room.id,
             role=grant.role,
             grant=token_hash,
@@ -74,7 +74,7 @@ class RoomGate:
             role=user.role,
             notebook_path=room.notebook_path,
             file_id=room.file_id,
-            writable=user.role == "candidate" and room.status == "open",
+            writable=user.role in ("candidate", "runner") and room.status == "open",
         )
 
     def can_write(self, user: RoomUser) -> bool:

@@ -58,6 +58,11 @@ class RoomPolicy:
     def allows(self, scope: RoomScope, method: str, path: str) -> bool:
         """``path`` is the decoded request path with the server's base URL removed."""
         method = method.upper()
+        if scope.role == "runner":
+            # A server kernel's token: run programs in its room, nothing else.
+            return (
+                method == "POST" and path == f"/interview/api/rooms/{scope.room_id}/execute"
+            ) or (method in _READ and path == f"/interview/api/rooms/{scope.room_id}/runtimes")
         if method in _READ and (
             path.startswith(_STATIC_PREFIXES) or path.startswith(_READABLE_APIS)
         ):

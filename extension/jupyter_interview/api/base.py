@@ -16,7 +16,14 @@ from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from tornado import web
 
-from .errors import BodyTooLarge, Forbidden, InterviewError, InvalidJSON, InvalidRequest
+from .errors import (
+    BodyTooLarge,
+    Forbidden,
+    InterviewError,
+    InvalidJSON,
+    InvalidRequest,
+    Unauthorized,
+)
 from .models import ErrorOut
 from .principal import RoomUser
 
@@ -44,6 +51,7 @@ class Operation:
     public: bool = False
     room_links: bool = False
     query: dict[str, Any] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
 
 
 def operation(
@@ -55,8 +63,10 @@ def operation(
     public: bool = False,
     room_links: bool = False,
     query: dict[str, Any] | None = None,
+    errors: dict[int, str] | None = None,
 ) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]]:
-    """Declare an API method. ``room_links``: a candidate or observer link may call it too."""
+    """Declare an API method. ``room_links``: a candidate or observer link may call it too;
+    ``errors``: the statuses it may answer besides the ones every method shares."""
 
     def wrap(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         async def handle(self: InterviewHandler, **path: str) -> None:
@@ -67,14 +77,34 @@ def operation(
             else:
                 await method(self, **path, body=self.parse_body(body))
 
-        op = Operation(summary, body, response, status, public, room_links, query or {})
+        op = Operation(
+            summary, body, response, status, public, room_links, query or {}, errors or {}
+        )
         if not public:
-            handle = web.authenticated(authorized(handle))  # type: ignore[assignment]
+            handle = _signed_in(authorized(handle))
         handle.__doc__ = method.__doc__
         handle.operation = op  # type: ignore[attr-defined]
         return handle
 
     return wrap
+
+
+def _signed_in(
+    method: Callable[..., Awaitable[None]],
+) -> Callable[..., Awaitable[None]]:
+    """401 when no credential came (not tornado's redirect); 403 when one came that does
+    not reach this route (a room link elsewhere, a revoked link)."""
+
+    async def handle(self: InterviewHandler, **path: str) -> None:
+        if not self.current_user:
+            if self.carries_credential():
+                raise Forbidden("This credential cannot reach this route.")
+            raise Unauthorized(
+                "Sign in: send the server's token (Authorization: token …) or a room link's."
+            )
+        await method(self, **path)
+
+    return handle
 
 
 class InterviewHandler(APIHandler):
@@ -90,8 +120,10 @@ class InterviewHandler(APIHandler):
         raw = self.request.body or b""
         if len(raw) > self.max_body_bytes:
             raise BodyTooLarge(f"The request body is over {self.max_body_bytes} bytes.")
+        if not raw.strip():
+            raise InvalidRequest("This request needs a JSON body.")
         try:
-            data = json.loads(raw or b"{}")
+            data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as e:
             raise InvalidJSON(f"The request body is not valid JSON: {e}") from None
         try:
@@ -114,6 +146,10 @@ class InterviewHandler(APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        if status_code == 401:
+            self.set_header("WWW-Authenticate", "token")
         if isinstance(exc, InterviewError):
             out = ErrorOut(error=exc.code, message=exc.message, details=exc.details)
         elif isinstance(exc, web.HTTPError):
@@ -125,6 +161,18 @@ class InterviewHandler(APIHandler):
             out = ErrorOut(error="internal_error", message="The server failed; see its log.")
         self.set_header("Content-Type", "application/json")
         self.finish(out.model_dump_json(exclude_none=True))
+
+    def carries_credential(self) -> bool:
+        cookie = self.identity_provider.get_cookie_name(self)
+        return bool(self.identity_provider.get_token(self) or self.get_cookie(cookie))
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        return [
+            method.upper()
+            for method in ("get", "post", "put", "patch", "delete")
+            if isinstance(getattr(getattr(cls, method, None), "operation", None), Operation)
+        ]
 
     def public_url(self) -> str:
         configured: str = self.settings.get("interview_public_url", "")

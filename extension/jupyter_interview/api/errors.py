@@ -39,6 +39,11 @@ class BodyTooLarge(InterviewError):
     code = "body_too_large"
 
 
+class Unauthorized(InterviewError):
+    status = 401
+    code = "unauthorized"
+
+
 class InvalidRoomId(InterviewError):
     code = "invalid_room_id"
 

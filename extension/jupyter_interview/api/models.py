@@ -11,7 +11,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 RoomStatus = Literal["open", "ended"]
-Role = Literal["candidate", "observer"]
+# A room link's role; "runner" is the token a server kernel of the room gets (access/kernels.py).
+Role = Literal["candidate", "observer", "runner"]
+LinkRole = Literal["candidate", "observer"]
 
 TEMPLATE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 ROOM_ID_PATTERN = r"^[0-9a-f]{16}$"
@@ -80,7 +82,7 @@ class RoomPublic(BaseModel):
     duration_minutes: int
     ends_at: datetime | None = Field(description="started_at + duration, once the candidate joined")
     completion: bool = Field(description="whether room links get code completion and hover hints")
-    role: Role | None = Field(default=None, description="the role of the link that asked")
+    role: LinkRole | None = Field(default=None, description="the role of the link that asked")
 
 
 class RoomOut(RoomPublic):

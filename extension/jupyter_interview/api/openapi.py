@@ -119,9 +119,11 @@ def _error_statuses(op: Operation, path: str) -> list[tuple[int, str]]:
     if op.body is not None or op.query or "{room_id}" in path:
         errors.append((400, "Invalid request: malformed JSON, a failed validation, a bad room id"))
     if not op.public:
+        errors.append((401, "No credential: the server's token or a room link's"))
         errors.append((403, "Not allowed for this user or link"))
     if "{room_id}" in path or op.body is not None:
         errors.append((404, "No such room or template"))
     if op.body is not None:
         errors.append((413, "Request body too large"))
-    return errors
+    errors.extend(op.errors.items())
+    return sorted(errors)

@@ -19,11 +19,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..api.errors import InvalidRoomId, RoomNotFound
-from ..api.models import ROOM_ID_PATTERN, Links, Role, RoomOut, RoomPublic, RoomStatus
+from ..api.models import ROOM_ID_PATTERN, LinkRole, Links, Role, RoomOut, RoomPublic, RoomStatus
 from .links import hash_token, mint_token, new_nonce
 
 _ROOM_ID = re.compile(ROOM_ID_PATTERN)
-ROLES: tuple[Role, ...] = ("candidate", "observer")
+ROLES: tuple[LinkRole, ...] = ("candidate", "observer")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rooms (
@@ -102,7 +102,7 @@ class Room:
             return None
         return self.started_at + timedelta(minutes=self.duration_minutes)
 
-    def public(self, role: Role | None = None) -> RoomPublic:
+    def public(self, role: LinkRole | None = None) -> RoomPublic:
         return RoomPublic(
             id=self.id,
             title=self.title,
@@ -265,6 +265,23 @@ class RoomStore:
 
     def grant(self, token_hash: str) -> Grant | None:
         return self._grants.get(token_hash)
+
+    def runner_token(self, room_id: str) -> str:
+        """The token a server kernel of the room gets: it may only run programs there."""
+        grant = next(
+            (g for g in self._grants.values() if g.room_id == room_id and g.role == "runner"),
+            None,
+        )
+        if grant is None:
+            grant = Grant(room_id, "runner", new_nonce())
+            token_hash = hash_token(mint_token(self._secret, grant.nonce))
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO grants VALUES (?,?,?,?)",
+                    (token_hash, room_id, "runner", grant.nonce),
+                )
+            self._grants[token_hash] = grant
+        return mint_token(self._secret, grant.nonce)
 
     def links(self, room_id: str, base_url: str) -> Links:
         tokens = {

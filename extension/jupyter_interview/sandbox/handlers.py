@@ -32,6 +32,11 @@ class ExecuteHandler(SandboxHandler):
         body=ExecuteRequest,
         response=ExecuteResult,
         room_links=True,
+        errors={
+            429: "Over the room's rate or concurrency limit",
+            502: "Piston failed",
+            503: "No sandbox is configured, or it is unreachable",
+        },
     )
     async def post(self, room_id: str, body: ExecuteRequest) -> None:
         room = self.rooms.get(check_room_id(room_id))
@@ -51,6 +56,10 @@ class RuntimesHandler(SandboxHandler):
         "The sandbox languages this room may use.",
         response=list[RuntimeOut],
         room_links=True,
+        errors={
+            502: "Piston failed",
+            503: "No sandbox is configured, or it is unreachable",
+        },
     )
     async def get(self, room_id: str) -> None:
         room = self.rooms.get(check_room_id(room_id))

@@ -1,4 +1,4 @@
-"""The Yjs history store: every update of every room, in order, with its timestamp.
+"""The Yjs history store: every update of every room, in order, with its time and author.
 
 Plugged into jupyter-collaboration through ``YDocExtension.ystore_class``. Upstream's
 ``SQLiteYStore`` opens one connection per room and commits each update on its own; past
@@ -9,19 +9,29 @@ puts the update on a queue, and the thread commits whatever has queued up, all r
 together, in one transaction. The event loop never touches SQLite for a write, a locked
 database is retried rather than dropped, and the thread is a daemon, so it cannot hold
 the process open at shutdown the way idle AnyIO worker threads did.
+
+The history is a room's source of truth, so it is written ahead: the sync bridge commits
+each update a client sends, with its author, before the room applies it and relays it to
+anyone (``commit``). An update another participant has seen is therefore on disk, even if
+the server is killed the next instant. The room's own copy of that update, which
+jupyter-collaboration then hands to ``HistoryStore.write``, is skipped (``skip_next``);
+what the server changes by itself (loading the file, recovery) is written there as the
+server's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import logging
 import queue
 import sqlite3
 import threading
 import time
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -37,10 +47,13 @@ CREATE TABLE IF NOT EXISTS yupdates (
     path TEXT NOT NULL,
     yupdate BLOB NOT NULL,
     metadata BLOB NOT NULL,
-    timestamp REAL NOT NULL
+    timestamp REAL NOT NULL,
+    author TEXT
 );
 CREATE INDEX IF NOT EXISTS yupdates_path ON yupdates (path, id);
 """
+# Added after the first release: older files get the column on open.
+_AUTHOR_COLUMN = "ALTER TABLE yupdates ADD COLUMN author TEXT"
 _MAX_BATCH = 5000
 # After a commit the writer lets updates gather this long before the next one. Committing
 # each update as it came meant hundreds of tiny transactions a second at 200 busy rooms,
@@ -49,6 +62,19 @@ _MAX_BATCH = 5000
 _BATCH_INTERVAL = 0.01
 
 Row = tuple[bytes, bytes, float]
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who sent an update: a room link's user or the interviewer, over one connection."""
+
+    id: str
+    role: str
+    name: str
+    connection: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
 
 
 @dataclass
@@ -85,9 +111,15 @@ class HistoryDB:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = self._connect()
         self._writer.executescript(_SCHEMA)
+        columns = {row[1] for row in self._writer.execute("PRAGMA table_info(yupdates)")}
+        if "author" not in columns:
+            self._writer.execute(_AUTHOR_COLUMN)
         self._reader = self._connect()
         self._read_lock = threading.Lock()
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        # Set when someone waits for a commit: the writer then skips its batching pause.
+        self._urgent = threading.Event()
+        self._skip: dict[str, deque[bytes]] = defaultdict(lambda: deque(maxlen=256))
         self._thread = threading.Thread(target=self._run, name="history-writer", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -99,9 +131,32 @@ class HistoryDB:
         db.execute("PRAGMA busy_timeout=5000")
         return db
 
-    def append(self, path: str, update: bytes, metadata: bytes, timestamp: float) -> None:
-        """Queue one update; never blocks."""
-        self._queue.put((path, update, metadata, timestamp))
+    def append(
+        self,
+        path: str,
+        update: bytes,
+        metadata: bytes,
+        timestamp: float,
+        author: Author | None = None,
+    ) -> None:
+        """Queue one update; never blocks. No author: the server made it."""
+        self._queue.put((path, update, metadata, timestamp, author and author.to_json()))
+
+    async def commit(self, path: str, update: bytes, author: Author | None) -> None:
+        """Write one update and wait until it is committed (write-ahead, see above)."""
+        self.append(path, update, b"", time.time(), author)
+        await self.flush()
+
+    def skip_next(self, path: str, update: bytes) -> None:
+        """The room will hand ``update`` to ``HistoryStore.write``: it is already written."""
+        self._skip[path].append(update)
+
+    def consume_skip(self, path: str, update: bytes) -> bool:
+        pending = self._skip.get(path)
+        if pending and update in pending:
+            pending.remove(update)
+            return True
+        return False
 
     def read(self, path: str) -> list[Row]:
         """A room's history in the order it was written (blocking: call from a thread)."""
@@ -128,11 +183,13 @@ class HistoryDB:
             loop.call_soon_threadsafe(lambda: future.done() or future.set_result(None))
 
         self._queue.put(_Flush(done))
+        self._urgent.set()
         await future
 
     def flush_sync(self, timeout: float = 10) -> bool:
         event = threading.Event()
         self._queue.put(_Flush(event.set))
+        self._urgent.set()
         return event.wait(timeout)
 
     def close(self, timeout: float = 10) -> None:
@@ -162,7 +219,8 @@ class HistoryDB:
                 self._writer.close()
                 return
             if rows and not any(isinstance(item, _Flush) for item in batch):
-                time.sleep(_BATCH_INTERVAL)
+                self._urgent.wait(_BATCH_INTERVAL)
+            self._urgent.clear()
 
     def _commit(self, rows: list[tuple]) -> None:
         delay = 0.01
@@ -170,7 +228,8 @@ class HistoryDB:
             try:
                 self._writer.execute("BEGIN IMMEDIATE")
                 self._writer.executemany(
-                    "INSERT INTO yupdates (path, yupdate, metadata, timestamp) VALUES (?,?,?,?)",
+                    "INSERT INTO yupdates (path, yupdate, metadata, timestamp, author)"
+                    " VALUES (?,?,?,?,?)",
                     rows,
                 )
                 self._writer.execute("COMMIT")
@@ -216,6 +275,8 @@ class HistoryStore(LoggingConfigurable, BaseYStore, metaclass=_Meta):
         self.db = HistoryDB.open(self.db_path)
 
     async def write(self, data: bytes) -> None:
+        if self.db.consume_skip(self.path, data):
+            return
         self.db.append(self.path, data, await self.get_metadata(), time.time())
 
     async def read(self) -> AsyncIterator[Row]:  # type: ignore[override]
