@@ -45,7 +45,7 @@ async def test_ending_a_room_turns_the_candidate_page_read_only(server: Intervie
         candidate = await browser.new_page()
         await join(candidate, room["links"]["candidate"], "Grace Hopper")
         banner = candidate.locator(".jp-InterviewBanner")
-        await expect(banner).to_contain_text("live", timeout=30_000)
+        await expect(banner).to_contain_text("min left", timeout=30_000)
 
         lab = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
         await lab.goto(f"{server.url}lab?token={TOKEN}")
@@ -55,25 +55,44 @@ async def test_ending_a_room_turns_the_candidate_page_read_only(server: Intervie
         await item.get_by_role("button", name="End").click()
         await lab.locator(".jp-Dialog").get_by_role("button", name="End").click()
 
-        await candidate.get_by_text("the interview has ended: read-only").wait_for(timeout=20_000)
+        await expect(banner).to_contain_text("the interview has ended · read-only")
         assert await candidate.locator(".jp-mod-interviewReadOnly").count() == 1
     with server.client() as c:
         assert c.get(f"interview/api/rooms/{room['id']}").json()["status"] == "ended"
 
 
-async def test_the_interviewer_runs_the_room_in_the_browser_and_may_pick_a_server_kernel(
+async def test_the_interviewers_runs_execute_in_the_candidates_kernel(
     server: InterviewServer,
 ) -> None:
-    """JupyterLab runs a room notebook on the in-browser kernel; its picker, unlike a
-    candidate's, also offers the server's own kernel."""
-    room = server.create_room()
+    """One shared program: the interviewer's Run executes in the candidate's browser, with
+    the candidate's variables, and no room code ever runs in the interviewer's page."""
+    room = server.create_room(candidate_name="Ada")
     async with chromium() as browser:
         lab = await browser.new_page()
+        workers: list[str] = []
+        lab.on("worker", lambda worker: workers.append(worker.url))
         await lab.goto(f"{server.url}lab/tree/{room['notebook_path']}?token={TOKEN}")
-        output = await run(lab, code_cell(lab, 0), "import sys\nprint(sys.platform)")
-        await expect(output).to_contain_text("emscripten")
-        await lab.locator(".jp-Toolbar-item[data-jp-item-name='kernelName']").first.click()
+        kernel = lab.locator(".jp-Toolbar-item[data-jp-item-name='kernelName']").first
+        await expect(kernel).to_contain_text("Candidate's browser", timeout=60_000)
+        # With no candidate page open, nothing runs, and the interviewer reads why.
+        output = await run(lab, code_cell(lab, 0), "print('nobody here')")
+        await expect(output).to_contain_text("The candidate's page is not open")
+
+        candidate = await browser.new_page()
+        await join(candidate, room["links"]["candidate"], "Ada")
+        await run(candidate, code_cell(candidate, 1), "secret = 'from the candidate'\nprint(1)")
+        output = await run(lab, code_cell(lab, 0), "import sys\nprint(secret, sys.platform)")
+        await expect(output).to_contain_text("from the candidate emscripten")
+        # The candidate's page shows the same output: it ran there.
+        await expect(code_cell(candidate, 0).locator(".jp-OutputArea-output")).to_contain_text(
+            "from the candidate emscripten"
+        )
+        # The picker offers the candidate's kernel; neither the page's own Pyodide nor the
+        # server's kernel can start for a room notebook.
+        await kernel.click()
         options = lab.locator(".jp-Dialog select option")
         await options.first.wait_for(state="attached")
-        kernels = await options.all_inner_texts()
-        assert {"Python (Pyodide)", "Python 3 (ipykernel)"} <= set(kernels)
+        assert "Candidate's browser" in await options.all_inner_texts()
+        assert not [url for url in workers if "pyodide" in url]
+    with server.client() as c:
+        assert c.get("api/kernels").json() == []

@@ -33,9 +33,11 @@ from .access.kernels import RoomKernelManager
 from .access.pageconfig import room_page_config_hook
 from .datadir import DataDir
 from .lite import lite_handlers, page_settings
+from .rooms.events import RoomEvents
 from .rooms.store import RoomStore
 from .rooms.templates import TemplateCatalogue
 from .sandbox.executor import RoomExecutor
+from .sandbox.relay import RunRelay
 from .sync.bridge import RoomLimits, SyncBridge
 from .sync.history import HistoryDB
 from .sync.recovery import recover_rooms
@@ -168,6 +170,7 @@ class InterviewApp(ExtensionApp):
         data = self.data
         self.rooms = RoomStore(data.room_db, data.link_secret())
         self.executor = RoomExecutor(self.rooms, parent=self)
+        self.events = RoomEvents(self.rooms)
         self.gate = gate = RoomGate(
             self.rooms,
             base_url=self.serverapp.base_url,
@@ -191,6 +194,8 @@ class InterviewApp(ExtensionApp):
                 "interview_local_url": self.serverapp.connection_url,
                 "interview_rooms": self.rooms,
                 "interview_executor": self.executor,
+                "interview_events": self.events,
+                "interview_relay": RunRelay(self.events),
                 "interview_templates": TemplateCatalogue(Path(self.templates_dir), self.log),
                 "interview_max_body_bytes": self.max_body_bytes,
                 "interview_public_url": self.public_url,
@@ -268,6 +273,7 @@ class InterviewApp(ExtensionApp):
         self.handlers.extend(lite_handlers(Path(self.lite_dir)))
 
     async def stop_extension(self) -> None:
+        self.events.close_all()
         closed = await self.bridge.close_all()
         if closed:
             self.log.info("Closed %d collaboration connections", closed)

@@ -9,8 +9,13 @@
  * KeyboardInterrupt in the running cell. Queued cells are cancelled by the kernel client
  * as before.
  *
+ * Room code runs only in the candidate's browser. On an interviewer's page the Pyodide
+ * kernel refuses to start for a room notebook (it would run the candidate's code with the
+ * interviewer's cookie); the page runs room cells through the "Candidate's browser"
+ * kernel instead (relay.ts), which this plugin registers on pages that are not a room's.
+ *
  * Three plugins:
- * - pyodideKernelPlugin registers the kernel and keeps this page's kernels (IPyodideKernels);
+ * - pyodideKernelPlugin registers the kernels and keeps this page's kernels (IPyodideKernels);
  * - kernelControlsPlugin sends the interrupt commands to them, and on a room's notebook page
  *   (page config `interviewNotebook`, set by the server) starts the notebook's session at
  *   once: the kernel boots while the page is still loading, and the notebook finds the
@@ -40,6 +45,8 @@ import { PyodideKernel } from '@jupyterlite/pyodide-kernel/lib/kernel';
 import type { IPyodideWorkerKernel } from '@jupyterlite/pyodide-kernel/lib/tokens';
 import { IKernel, IKernelSpecs, LiteKernelSpecClient } from '@jupyterlite/services';
 import { Token } from '@lumino/coreutils';
+
+import { RELAY_KERNEL, RelayKernel, roomOfLocation } from './relay';
 
 export const PLUGIN_ID = 'jupyter-interview:pyodide-kernel';
 
@@ -113,10 +120,21 @@ function readSettings(): ISettings {
   };
 }
 
+/** Whether this page is a room link's (a candidate's or an observer's), set by the server. */
+export function isRoomPage(): boolean {
+  return !!PageConfig.getOption('interviewRole');
+}
+
 /** The in-browser kernels of this page, by kernel id. */
 export interface IPyodideKernels {
   /** Interrupt the kernel's running cell; false if it is not ours or cannot be. */
   interrupt(kernelId: string): boolean;
+}
+
+/** A kernel of ours that can be interrupted. */
+interface IInterruptible {
+  readonly id: string;
+  interrupt(): boolean;
 }
 
 export const IPyodideKernels = new Token<IPyodideKernels>(
@@ -138,7 +156,13 @@ export const pyodideKernelPlugin: ServiceManagerPlugin<IPyodideKernels> = {
     contentsManager: Contents.IManager
   ): IPyodideKernels => {
     const settings = readSettings();
-    const kernels = new Map<string, InterviewPyodideKernel>();
+    const kernels = new Map<string, IInterruptible & IKernel>();
+    const keep = <K extends IInterruptible & IKernel>(kernel: K): K => {
+      kernels.set(kernel.id, kernel);
+      kernel.disposed.connect(() => kernels.delete(kernel.id));
+      return kernel;
+    };
+    const roomPage = isRoomPage();
     kernelspecs.register({
       spec: {
         name: 'python',
@@ -148,6 +172,11 @@ export const pyodideKernelPlugin: ServiceManagerPlugin<IPyodideKernels> = {
         resources: {}
       },
       create: async (options: IKernel.IOptions): Promise<IKernel> => {
+        if (!roomPage && roomOfLocation(options.location)) {
+          throw new Error(
+            "Room code runs only in the candidate's browser: pick the kernel \"Candidate's browser\"."
+          );
+        }
         const kernel = new InterviewPyodideKernel({
           ...options,
           pyodideUrl: settings.pyodideUrl,
@@ -157,11 +186,22 @@ export const pyodideKernelPlugin: ServiceManagerPlugin<IPyodideKernels> = {
           loadPyodideOptions: settings.loadPyodideOptions,
           contentsManager
         });
-        kernels.set(kernel.id, kernel);
-        kernel.disposed.connect(() => kernels.delete(kernel.id));
-        return kernel;
+        return keep(kernel);
       }
     });
+    if (!roomPage) {
+      kernelspecs.register({
+        spec: {
+          name: RELAY_KERNEL,
+          display_name: "Candidate's browser",
+          language: 'python',
+          argv: [],
+          resources: {}
+        },
+        create: async (options: IKernel.IOptions): Promise<IKernel> =>
+          keep(new RelayKernel(options))
+      });
+    }
     return { interrupt: kernelId => kernels.get(kernelId)?.interrupt() ?? false };
   }
 };

@@ -1,24 +1,27 @@
 /**
  * Loads the %%piston magics into a room notebook's Python kernel, each time the kernel
- * starts: the browser's Pyodide kernel has them from its start-up packages (lite/build.py),
- * an interviewer's ipykernel from the installed package. The magics then call the room's
- * execute endpoint: with the browser's cookie (and the XSRF header) from Pyodide, with
- * the server token from an interviewer's server kernel.
+ * starts. No kernel is ever handed the server's token.
+ *
+ * - The candidate's in-browser kernel (Pyodide) has the magics from its start-up packages
+ *   (lite/build.py); they call the room's execute endpoint from the candidate's own page,
+ *   with the candidate's cookie and XSRF header.
+ * - A server kernel of a room (only when an operator allows them) is given the room's
+ *   endpoint and a runner token by the server, in its environment: it only loads them.
+ * - The "Candidate's browser" kernel runs nothing itself: nothing to load.
  */
 import { PageConfig } from '@jupyterlab/coreutils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel } from '@jupyterlab/services';
 
-function setupCode(roomId: string): string {
+import { RELAY_KERNEL } from './relay';
+
+const LOAD = "get_ipython().run_line_magic('load_ext', 'jupyter_interview.sandbox.magics')";
+
+function browserSetup(roomId: string): string {
   const xsrf = decodeURIComponent(document.cookie.match(/(?:^|;\s*)_xsrf=([^;]+)/)?.[1] ?? '');
-  const args = {
-    base_url: PageConfig.getBaseUrl(),
-    room_id: roomId,
-    token: PageConfig.getToken(),
-    xsrf
-  };
+  const args = { base_url: PageConfig.getBaseUrl(), room_id: roomId, xsrf };
   return [
-    "get_ipython().run_line_magic('load_ext', 'jupyter_interview.sandbox.magics')",
+    LOAD,
     'import jupyter_interview.sandbox.magics as _interview_magics',
     `_interview_magics.configure(**${JSON.stringify(args)})`,
     'del _interview_magics'
@@ -29,11 +32,11 @@ async function load(kernel: Kernel.IKernelConnection, roomId: string): Promise<v
   // The spec comes from the kernelspecs, without waiting for the kernel to be ready
   // (kernel.info would, and a cell run meanwhile would go first).
   const spec = await kernel.spec;
-  if (spec?.language !== 'python') {
+  if (spec?.language !== 'python' || spec.name === RELAY_KERNEL) {
     return;
   }
   kernel.requestExecute({
-    code: setupCode(roomId),
+    code: spec.name === 'python' ? browserSetup(roomId) : LOAD,
     silent: true,
     store_history: false,
     allow_stdin: false

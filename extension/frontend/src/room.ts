@@ -1,73 +1,75 @@
 /**
- * The room banner on a room notebook: title, status and time left, for everyone in the
- * room; it also loads the %%piston magics into the notebook's kernel (magics.ts). For a read-only link (an observer, or a candidate once the room has ended) it
- * also makes the notebook read-only in the page: the server drops their edits anyway,
- * this keeps the page from showing edits that will never reach the room.
+ * Room notebooks, on every page that opens one.
+ *
+ * - Nothing in a room notebook is trusted: its outputs and markdown render as untrusted
+ *   (sanitised HTML, no script, no JavaScript output) whatever the cells' metadata says.
+ *   A room notebook is written by its candidate; JupyterLab would render a cell marked
+ *   `trusted` unsanitised. (The server strips such flags and never signs a room notebook;
+ *   its Content-Security-Policy blocks inline script besides.)
+ * - On the interviewer's page a room notebook runs on the "Candidate's browser" kernel
+ *   (relay.ts): room code never runs in the interviewer's page.
+ * - The room banner: title, status and time left, kept current by the room's event stream.
+ * - On the candidate's page: the interviewer's runs execute here (relay.ts); the %%piston
+ *   magics load into the kernel (magics.ts).
+ * - For a read-only link (an observer, or a candidate once the room has ended) the notebook
+ *   is read-only in the page: the server drops their edits anyway, this keeps the page from
+ *   showing edits that will never reach the room.
  */
 import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import {
+  INotebookTracker,
+  INotebookWidgetFactory,
+  NotebookPanel,
+  NotebookWidgetFactory
+} from '@jupyterlab/notebook';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { IRenderMime, IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 
-import { IRoom, RoomAPIError, requestAPI, timeLeft } from './api';
+import { IRoom, timeLeft } from './api';
+import { RoomEvents } from './events';
+import { isRoomPage } from './kernel';
 import { loadMagicsInto } from './magics';
-
-const POLL_MS = 10_000;
+import { RELAY_KERNEL, roomOfLocation, serveRuns } from './relay';
 
 class RoomBanner extends Widget {
   constructor(
     private readonly panel: NotebookPanel,
-    private readonly roomId: string
+    events: RoomEvents
   ) {
     super();
     this.addClass('jp-InterviewBanner');
     this.node.setAttribute('role', 'status');
-    void this.refresh();
-    this.poll = window.setInterval(() => void this.refresh(), POLL_MS);
+    this.node.textContent = 'Connecting to the interview…';
+    events.roomChanged.connect((_, room) => {
+      this.room = room;
+      this.render();
+    });
     this.tick = window.setInterval(() => this.render(), 1000);
-    panel.disposed.connect(() => this.dispose());
   }
 
   dispose(): void {
-    window.clearInterval(this.poll);
     window.clearInterval(this.tick);
     super.dispose();
-  }
-
-  private async refresh(): Promise<void> {
-    try {
-      this.room = await requestAPI<IRoom>(`rooms/${this.roomId}`);
-      this.error = '';
-    } catch (e) {
-      this.error =
-        e instanceof RoomAPIError && e.status === 403
-          ? 'This link no longer opens the interview.'
-          : 'The interview server is not answering.';
-    }
-    this.render();
   }
 
   private render(): void {
     const room = this.room;
     if (!room) {
-      this.node.textContent = this.error;
       return;
     }
     const readOnly =
       room.role === 'observer' ||
       (room.role === 'candidate' && room.status === 'ended');
-    const parts = [room.title, room.status === 'open' ? 'live' : 'ended'];
-    parts.push(timeLeft(room));
+    const parts = [room.title];
+    parts.push(room.status === 'open' ? timeLeft(room) : 'the interview has ended');
     if (readOnly) {
-      parts.push(
-        room.status === 'ended'
-          ? 'the interview has ended: read-only'
-          : 'watching: read-only'
-      );
+      parts.push(room.status === 'ended' ? 'read-only' : 'watching: read-only');
     }
-    this.node.textContent = parts.filter(Boolean).join(' · ') + (this.error ? ` (${this.error})` : '');
+    this.node.textContent = parts.filter(Boolean).join(' · ');
     this.toggleClass('jp-mod-ended', room.status === 'ended');
     if (readOnly) {
       makeReadOnly(this.panel);
@@ -75,8 +77,6 @@ class RoomBanner extends Widget {
   }
 
   private room: IRoom | null = null;
-  private error = '';
-  private readonly poll: number;
   private readonly tick: number;
 }
 
@@ -95,20 +95,97 @@ function makeReadOnly(panel: NotebookPanel): void {
   panel.content.mode = 'command';
 }
 
+/** The same model, untrusted: what every renderer of a room notebook is given. */
+function untrusted(model: IRenderMime.IMimeModel): IRenderMime.IMimeModel {
+  return {
+    trusted: false,
+    get data() {
+      return model.data;
+    },
+    get metadata() {
+      return model.metadata;
+    },
+    setData: options => model.setData(options)
+  };
+}
+
+/** Make every renderer of this notebook's own registry (a clone per panel) render
+ * untrusted. */
+function renderUntrusted(rendermime: IRenderMimeRegistry): void {
+  for (const mimeType of rendermime.mimeTypes) {
+    const factory = rendermime.getFactory(mimeType);
+    if (!factory) {
+      continue;
+    }
+    rendermime.addFactory(
+      {
+        ...factory,
+        mimeTypes: [mimeType],
+        createRenderer: options => {
+          const renderer = factory.createRenderer(options);
+          const render = renderer.renderModel.bind(renderer);
+          renderer.renderModel = model => render(untrusted(model));
+          return renderer;
+        }
+      },
+      rendermime.getRank(mimeType)
+    );
+  }
+}
+
+/** On an interviewer's page: this room notebook runs on the candidate's kernel. */
+function runOnCandidate(panel: NotebookPanel): void {
+  const session = panel.sessionContext;
+  const prefer = () => {
+    if (session.kernelPreference.name !== RELAY_KERNEL) {
+      // Synchronous: the context sets the notebook's own kernel name, then starts it.
+      session.kernelPreference = {
+        ...session.kernelPreference,
+        name: RELAY_KERNEL,
+        language: 'python'
+      };
+    }
+  };
+  prefer();
+  session.kernelPreferenceChanged.connect(prefer);
+}
+
 export const roomPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-interview:room',
-  description: 'The room banner; read-only pages for read-only links.',
+  description:
+    'Room notebooks: untrusted rendering, the candidate kernel for interviewers, the banner.',
   autoStart: true,
-  requires: [INotebookTracker],
-  activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
+  requires: [INotebookTracker, INotebookWidgetFactory],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    factory: NotebookWidgetFactory.IFactory
+  ) => {
+    const roomPage = isRoomPage();
+    // When the panel is made, before its notebook has loaded or rendered anything.
+    factory.widgetCreated.connect((_, panel) => {
+      if (!roomOfLocation(panel.context.path)) {
+        return;
+      }
+      renderUntrusted(panel.content.rendermime);
+      if (!roomPage) {
+        runOnCandidate(panel);
+      }
+    });
     tracker.widgetAdded.connect(async (_, panel) => {
       await panel.context.ready;
       const meta = panel.model?.getMetadata('interview') as
         | { room_id?: string }
         | undefined;
-      if (meta?.room_id) {
-        panel.toolbar.insertItem(0, 'interview-room', new RoomBanner(panel, meta.room_id));
-        loadMagicsInto(panel, meta.room_id);
+      if (!meta?.room_id) {
+        return;
+      }
+      const events = new RoomEvents(meta.room_id);
+      panel.disposed.connect(() => events.dispose());
+      panel.toolbar.insertItem(0, 'interview-room', new RoomBanner(panel, events));
+      loadMagicsInto(panel, meta.room_id);
+      if (PageConfig.getOption('interviewRole') === 'candidate') {
+        serveRuns(panel, events, () => void app.commands.execute('notebook:interrupt-kernel'));
       }
     });
   }

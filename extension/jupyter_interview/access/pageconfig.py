@@ -35,6 +35,10 @@ COMPLETION_PLUGINS = [
     "@jupyterlab/tooltip-extension:files",
     "@jupyterlab/tooltip-extension:consoles",
 ]
+# Off on every page of the server: it evaluates trusted application/javascript outputs,
+# which no interview needs (room notebooks are never trusted, and 'unsafe-eval' is in
+# the Content-Security-Policy because JupyterLab's settings need it).
+EVERYONE_DISABLED = ["@jupyterlab/javascript-extension"]
 # Off everywhere by our package.json, on for room pages only.
 ROOM_KERNELSPECS = "jupyter-interview:room-kernelspecs"
 ROOM_USER_DISABLED = [
@@ -68,11 +72,16 @@ def room_page_config_hook(previous: PageConfigHook | None) -> PageConfigHook:
     def hook(handler: RequestHandler, page_config: dict[str, Any]) -> dict[str, Any]:
         if previous is not None:
             page_config = previous(handler, page_config)
+        page_config["disabledExtensions"] = [
+            *page_config.get("disabledExtensions", []),
+            *EVERYONE_DISABLED,
+        ]
         user = handler.current_user
         if not isinstance(user, RoomUser):
             return page_config
         page_config["token"] = ""
-        disabled = [p for p in page_config.get("disabledExtensions", []) if p != ROOM_KERNELSPECS]
+        page_config["interviewRole"] = user.role
+        disabled = [p for p in page_config["disabledExtensions"] if p != ROOM_KERNELSPECS]
         disabled += ROOM_USER_DISABLED
         room = handler.settings["interview_rooms"].find(user.room_id)
         base_url = handler.settings.get("base_url", "/")

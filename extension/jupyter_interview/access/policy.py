@@ -76,6 +76,11 @@ class RoomPolicy:
             return True
         if method == "POST" and path == f"/interview/api/rooms/{scope.room_id}/execute":
             return scope.writable
+        if method in _READ and path == f"/interview/api/rooms/{scope.room_id}/events":
+            return True
+        if method == "POST" and path.startswith(f"/interview/api/rooms/{scope.room_id}/runs/"):
+            # The candidate's page reports an interviewer's run it carried out.
+            return scope.role == "candidate" and scope.writable
         if method in _READ and path == f"/notebooks/{scope.notebook_path}":
             return True
         if method == "PUT" and path == f"/api/collaboration/session/{scope.notebook_path}":

@@ -52,6 +52,7 @@ class Operation:
     room_links: bool = False
     query: dict[str, Any] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
+    media_type: str = "application/json"
 
 
 def operation(
@@ -64,6 +65,7 @@ def operation(
     room_links: bool = False,
     query: dict[str, Any] | None = None,
     errors: dict[int, str] | None = None,
+    media_type: str = "application/json",
 ) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]]:
     """Declare an API method. ``room_links``: a candidate or observer link may call it too;
     ``errors``: the statuses it may answer besides the ones every method shares."""
@@ -78,7 +80,15 @@ def operation(
                 await method(self, **path, body=self.parse_body(body))
 
         op = Operation(
-            summary, body, response, status, public, room_links, query or {}, errors or {}
+            summary,
+            body,
+            response,
+            status,
+            public,
+            room_links,
+            query or {},
+            errors or {},
+            media_type,
         )
         if not public:
             handle = _signed_in(authorized(handle))

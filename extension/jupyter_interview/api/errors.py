@@ -63,6 +63,16 @@ class RoomEnded(InterviewError):
     code = "room_ended"
 
 
+class CandidateOffline(InterviewError):
+    status = 409
+    code = "candidate_offline"
+
+
+class RunNotFound(InterviewError):
+    status = 404
+    code = "run_not_found"
+
+
 class Forbidden(InterviewError):
     status = 403
     code = "forbidden"

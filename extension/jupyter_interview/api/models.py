@@ -165,3 +165,19 @@ class ExecutionOut(BaseModel):
     code_sha256: str
     status: str
     duration_ms: int
+
+
+class RunRequest(_Strict):
+    """A cell the interviewer runs; it runs in the candidate's kernel."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    cell_id: str = Field(min_length=1, max_length=100)
+    code: str = Field(max_length=1_000_000)
+
+
+class RunReport(_Strict):
+    """How a run went, from the candidate's page (and back to the interviewer)."""
+
+    status: Literal["ok", "error", "aborted"]
+    execution_count: int | None = None

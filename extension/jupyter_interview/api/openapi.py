@@ -22,6 +22,12 @@ _ROOM_ID_PARAMETER = {
 }
 
 
+def _path_parameter(name: str) -> dict[str, Any]:
+    if name == "room_id":
+        return _ROOM_ID_PARAMETER
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
 def _operation_id(method: str, path: str) -> str:
     return method + "_" + re.sub(r"[^a-z0-9]+", "_", path.replace("/interview/api", "")).strip("_")
 
@@ -63,7 +69,7 @@ def openapi_document(routes: Routes) -> dict[str, Any]:
         if op.response is not None:
             responses[str(op.status)] = {
                 "description": "OK",
-                "content": {"application/json": {"schema": ref(op.response)}},
+                "content": {op.media_type: {"schema": ref(op.response)}},
             }
         else:
             responses[str(op.status)] = {"description": "OK"}
@@ -80,8 +86,8 @@ def openapi_document(routes: Routes) -> dict[str, Any]:
         parameters = [
             {"name": n, "in": "query", "required": False, "schema": s} for n, s in op.query.items()
         ]
-        if "{room_id}" in path:
-            parameters.insert(0, _ROOM_ID_PARAMETER)
+        for name in reversed(re.findall(r"\{(\w+)\}", path)):
+            parameters.insert(0, _path_parameter(name))
         if parameters:
             entry["parameters"] = parameters
         if op.body is not None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
 from collections.abc import Callable
 
 from jupyter_server.utils import ensure_async
+from tornado.iostream import StreamClosedError
 
 from ..api.base import InterviewHandler, operation
 from ..api.errors import Forbidden, InvalidRequest
 from ..api.models import RoomCreate, RoomOut, RoomPublic, RoomStatus, RoomUpdate, TemplateOut
 from ..api.principal import RoomUser
+from .events import RoomEvents, Subscriber
 from .store import Room, RoomStore, check_room_id, now, slugify
 from .templates import TemplateCatalogue
 
@@ -138,10 +142,60 @@ class EndRoomHandler(RoomsAPIHandler):
         self.send(self.room_out(room))
 
 
+class RoomEventsHandler(RoomsAPIHandler):
+    """Server-sent events: ``room`` (the room, at once and after every change), and for
+    the candidate's page ``run`` and ``interrupt`` (the interviewer's runs)."""
+
+    KEEPALIVE_SECONDS = 20
+    _subscriber: Subscriber | None = None
+
+    @property
+    def events(self) -> RoomEvents:
+        return self.settings["interview_events"]
+
+    @operation(
+        "The room's events, as server-sent events: `room` (the room now, then after each "
+        "change); for the candidate's page also `run` and `interrupt`.",
+        response=str,
+        room_links=True,
+        media_type="text/event-stream",
+    )
+    async def get(self, room_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        user = self.current_user
+        if isinstance(user, RoomUser) and user.room_id != room.id:
+            raise Forbidden("A room link can only follow its own room.")
+        role = user.role if isinstance(user, RoomUser) else "interviewer"
+        self.set_header("Content-Type", "text/event-stream")
+        self.set_header("Cache-Control", "no-cache")
+        self._subscriber = subscriber = self.events.subscribe(room, role)
+        try:
+            while True:
+                try:
+                    event = await asyncio.wait_for(subscriber.queue.get(), self.KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    self.write(": keep-alive\n\n")
+                else:
+                    if event is None:
+                        break
+                    name, data = event
+                    self.write(f"event: {name}\ndata: {json.dumps(data)}\n\n")
+                await self.flush()
+        except StreamClosedError:
+            pass
+        finally:
+            self.events.unsubscribe(subscriber)
+
+    def on_connection_close(self) -> None:
+        if self._subscriber is not None:
+            self._subscriber.close()
+
+
 ROOM_ID = r"(?P<room_id>[^/]+)"
 ROUTES: list[tuple[str, type[InterviewHandler]]] = [
     ("/interview/api/templates", TemplatesHandler),
     ("/interview/api/rooms", RoomsHandler),
     (f"/interview/api/rooms/{ROOM_ID}", RoomHandler),
     (f"/interview/api/rooms/{ROOM_ID}/end", EndRoomHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/events", RoomEventsHandler),
 ]

@@ -12,7 +12,7 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -156,6 +156,11 @@ class RoomStore:
             row["token_hash"]: Grant(row["room_id"], row["role"], row["nonce"])
             for row in self._db.execute("SELECT * FROM grants")
         }
+        self._listeners: list[Callable[[Room], None]] = []
+
+    def on_change(self, listener: Callable[[Room], None]) -> None:
+        """Call ``listener`` with the room after each change (``rooms/events.py``)."""
+        self._listeners.append(listener)
 
     def close(self) -> None:
         self._db.close()
@@ -225,6 +230,8 @@ class RoomStore:
         with self._tx() as db:
             db.execute(f"UPDATE rooms SET {columns} WHERE id = ?", (*values, room_id))
         self._rooms[room_id] = room
+        for listener in self._listeners:
+            listener(room)
         return room
 
     def delete(self, room_id: str) -> Room:

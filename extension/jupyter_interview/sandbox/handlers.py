@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from ..access.gate import RoomGate
 from ..api.base import InterviewHandler, operation
-from ..api.errors import Forbidden
-from ..api.models import ExecuteRequest, ExecuteResult, ExecutionOut, RuntimeOut
+from ..api.errors import Forbidden, RoomEnded
+from ..api.models import (
+    ExecuteRequest,
+    ExecuteResult,
+    ExecutionOut,
+    RunReport,
+    RunRequest,
+    RuntimeOut,
+)
 from ..api.principal import RoomUser
 from ..rooms.handlers import ROOM_ID
 from ..rooms.store import RoomStore, check_room_id
 from .executor import RoomExecutor
+from .relay import RunRelay
 
 
 class SandboxHandler(InterviewHandler):
@@ -73,8 +81,58 @@ class ExecutionsHandler(SandboxHandler):
         self.send([ExecutionOut(**e) for e in self.rooms.executions(room.id)])
 
 
+class RelayHandler(SandboxHandler):
+    @property
+    def relay(self) -> RunRelay:
+        return self.settings["interview_relay"]
+
+
+class RunsHandler(RelayHandler):
+    @operation(
+        "Run a cell of the room in the candidate's kernel (the interviewer's Run); answers "
+        "once it has run.",
+        body=RunRequest,
+        response=RunReport,
+        errors={409: "The room has ended, or the candidate's page is not open"},
+    )
+    async def post(self, room_id: str, body: RunRequest) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        if room.status != "open":
+            raise RoomEnded("The interview has ended: nothing runs in the room any more.")
+        self.send(await self.relay.run(room.id, body.cell_id, body.code))
+
+
+class RunReportHandler(RelayHandler):
+    @operation(
+        "The candidate's page reports how a run the interviewer asked for went.",
+        body=RunReport,
+        status=204,
+        room_links=True,
+    )
+    async def post(self, room_id: str, run_id: str, body: RunReport) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        user = self.current_user
+        if isinstance(user, RoomUser) and (user.room_id != room.id or user.role != "candidate"):
+            raise Forbidden("Only the room's candidate page runs the interviewer's cells.")
+        self.relay.report(room.id, run_id, body)
+        self.set_status(204)
+        self.finish()
+
+
+class InterruptHandler(RelayHandler):
+    @operation("Interrupt the candidate's kernel (the interviewer's Interrupt).", status=204)
+    async def post(self, room_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        self.relay.interrupt(room.id)
+        self.set_status(204)
+        self.finish()
+
+
 ROUTES: list[tuple[str, type[InterviewHandler]]] = [
     (f"/interview/api/rooms/{ROOM_ID}/execute", ExecuteHandler),
     (f"/interview/api/rooms/{ROOM_ID}/runtimes", RuntimesHandler),
     (f"/interview/api/rooms/{ROOM_ID}/executions", ExecutionsHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/runs", RunsHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/runs/(?P<run_id>[0-9a-f]{{16}})", RunReportHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/interrupt", InterruptHandler),
 ]
