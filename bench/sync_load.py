@@ -11,9 +11,16 @@ doc after a save, history rows against edits, server CPU and RSS per room. ``--t
 plain`` runs the same load against jupyter-collaboration with its defaults (``jupyter
 server``, upstream ``SQLiteYStore``, the server token for every peer).
 
+``--attack`` replays the size attacks of issue 9 against one more room while the load
+runs, from its candidate link and a process of its own: eight 100 MB messages at once, one
+50 MB string, 100,000 cells in one update, and a 7 MB string (under the transport cap, over
+the message limit). It reports how each connection was closed, the server's peak RSS over
+its RSS when the typing began, and the load's latencies as usual.
+
 Run on demand, never in CI:
     .venv/bin/python -m bench.sync_load --rooms 200 --peers 3 --rate 2 --duration 30
     .venv/bin/python -m bench.sync_load --target both --rooms 50
+    .venv/bin/python -m bench.sync_load --rooms 50 --attack
 """
 
 from __future__ import annotations
@@ -388,6 +395,94 @@ def _edits_in_history(db: Path) -> int:
     )
 
 
+def _update_message(update: bytes) -> bytes:
+    return create_update_message(update)
+
+
+def _attack_updates() -> dict[str, list[bytes]]:
+    """What a hostile candidate sends: each entry is a set of messages sent at once."""
+
+    def grow(change: object) -> bytes:
+        doc = Doc()
+        cells = doc.get("cells", type=Array)
+        change(cells)  # type: ignore[operator]
+        return _update_message(doc.get_update())
+
+    def cells(n: int) -> bytes:
+        # Entries of the cells array, as small as they come (pycrdt takes minutes to build
+        # 100,000 real cell maps on the client; the server counts entries either way), 500
+        # at a time: pycrdt's Array.extend takes memory quadratic in its argument's length.
+        def fill(arr: Array) -> None:
+            for _ in range(n // 500):
+                arr.extend(["c"] * 500)
+
+        return grow(fill)
+
+    def text(size: int) -> bytes:
+        return grow(lambda arr: arr.append({"source": "x" * size}))
+
+    raw_100mb = bytes([0, 2]) + _varuint(100 * 2**20) + b"\x00" * (100 * 2**20)
+    return {
+        "8 x 100 MB messages at once": [raw_100mb] * 8,
+        "one 50 MB string": [text(50 * 2**20)],
+        "100,000 cells": [cells(100_000)],
+        "a 7 MB string (under the transport cap)": [text(7 * 2**20)],
+    }
+
+
+def _varuint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+async def _attack(
+    base_url: str, path: str, token: str, attacks: dict[str, list[bytes]]
+) -> dict[str, list[str]]:
+    """Send each attack from the candidate's link; how was each connection closed?"""
+    results: dict[str, list[str]] = {}
+
+    async def one(message: bytes) -> str:
+        async with httpx.AsyncClient(timeout=60) as http:
+            r = await http.put(
+                f"{base_url}api/collaboration/session/{path}",
+                json={"format": "json", "type": "notebook"},
+                headers={"Authorization": f"token {token}"},
+            )
+            session = r.json()
+        url = (
+            base_url.replace("http://", "ws://")
+            + f"api/collaboration/room/json:notebook:{session['fileId']}"
+            + f"?sessionId={session['sessionId']}"
+        )
+        request = HTTPRequest(url, headers={"Authorization": f"token {token}"})
+        ws = await websocket_connect(request, max_message_size=2**31)
+        await ws.read_message()
+        try:
+            await ws.write_message(message, binary=True)
+        except Exception as e:  # the server may close while we still write
+            return f"write failed: {type(e).__name__}"
+        while await ws.read_message() is not None:
+            pass
+        return f"closed {ws.close_code} {ws.close_reason or ''}".strip()
+
+    for name, messages in attacks.items():
+        results[name] = list(await asyncio.gather(*(one(m) for m in messages)))
+    return results
+
+
+def _attacker(base_url: str, path: str, token: str, conn: Connection) -> None:
+    """The attacker's own process: its payloads are built before the typing starts."""
+    attacks = _attack_updates()
+    conn.send("ready")
+    conn.recv()  # "go"
+    conn.send(asyncio.run(_attack(base_url, path, token, attacks)))
+
+
 def _cpu(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     return times.user + times.system
@@ -401,6 +496,7 @@ def run(
     duration: float,
     workers: int,
     server_args: list[str],
+    attack: bool = False,
 ) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
@@ -438,9 +534,34 @@ def run(
             rows_before = _history_rows(history)
             rss_open = proc.memory_info().rss
             cpu_before = _cpu(proc)
+            attacked: dict[str, list[str]] = {}
+            attacker = None
+            if attack:
+                target_room = server.create_room(TEMPLATE)
+                attacker, child = ctx.Pipe()
+                args = (
+                    server.url,
+                    target_room["notebook_path"],
+                    link_token(target_room["links"]["candidate"]),
+                    child,
+                )
+                ctx.Process(target=_attacker, args=args, daemon=True).start()
+                if (message := attacker.recv()) != "ready":
+                    raise RuntimeError(message)
+            rss_go = proc.memory_info().rss
+            peak = rss_go
             for pipe in pipes:
                 pipe.send("go")
-            time.sleep(duration)
+            started = time.monotonic()
+            if attacker is not None:
+                # A few seconds into the typing, so the latencies cover before and during.
+                time.sleep(min(5.0, duration / 4))
+                attacker.send("go")
+            while time.monotonic() - started < duration:
+                peak = max(peak, proc.memory_info().rss)
+                time.sleep(0.02)
+            if attacker is not None:
+                attacked = attacker.recv()
             cpu = (_cpu(proc) - cpu_before) / duration
             results = [WorkerResult(**pipe.recv()) for pipe in pipes]
             for p in procs:
@@ -479,6 +600,8 @@ def run(
         "client_cpu_s": round(sum(r.cpu_seconds for r in results), 1),
         "client_loop_lag_p99_ms": round(lags[int(0.99 * len(lags))], 1) if lags else None,
         "client_loop_lag_max_ms": round(lags[-1], 1) if lags else None,
+        "server_rss_peak_over_start_mib": round((peak - rss_go) / 2**20, 1),
+        "attacks": attacked,
         "errors": [e for r in results for e in r.errors][:10],
     }
 
@@ -492,6 +615,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of typing")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument(
+        "--attack", action="store_true", help="replay issue 9's size attacks during the load"
+    )
+    parser.add_argument(
         "--server-arg",
         action="append",
         default=[],
@@ -502,7 +628,14 @@ def main(argv: list[str] | None = None) -> None:
     reports = []
     for target in targets:
         report = run(
-            target, args.rooms, args.peers, args.rate, args.duration, args.workers, args.server_arg
+            target,
+            args.rooms,
+            args.peers,
+            args.rate,
+            args.duration,
+            args.workers,
+            args.server_arg,
+            attack=args.attack,
         )
         reports.append(report)
         print(json.dumps(report), flush=True)

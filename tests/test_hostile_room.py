@@ -132,6 +132,9 @@ def test_every_path_of_a_contents_request_stays_in_the_room(server: InterviewSer
     assert not list((server.data_dir / other_folder).glob("*.txt"))
     assert not (server.data_dir / "notes.txt").exists()
     assert not list((server.data_dir / folder).glob("*.py"))
+    # What a room user wrote into the room's folder is listed for the interviewer.
+    with server.client() as c:
+        assert c.get(f"interview/api/rooms/{mine['id']}").json()["files"] == ["renamed.txt"]
 
 
 def test_server_kernels_are_off_for_room_notebooks(server: InterviewServer) -> None:

@@ -94,6 +94,11 @@ class RoomOut(RoomPublic):
     notes: str
     online: list[str] = Field(description="names of the people connected to the room now")
     links: Links
+    files: list[str] = Field(
+        default_factory=list,
+        description="other files in the room's folder (written by the room's users), "
+        "relative to it",
+    )
 
 
 class RoomList(BaseModel):

@@ -33,7 +33,8 @@ class RoomsAPIHandler(InterviewHandler):
     def room_out(self, room: Room) -> RoomOut:
         online: Callable[[str], list[str]] = self.settings["interview_online"]
         links = self.rooms.links(room.id, self.public_url())
-        return room.full(links, online(room.collaboration_room))
+        files = room.files(self.settings["interview_root_dir"])
+        return room.full(links, online(room.collaboration_room), files)
 
 
 class TemplatesHandler(RoomsAPIHandler):

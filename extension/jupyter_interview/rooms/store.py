@@ -121,7 +121,7 @@ class Room:
     def collaboration_room(self) -> str:
         return f"json:notebook:{self.file_id}"
 
-    def full(self, links: Links, online: list[str]) -> RoomOut:
+    def full(self, links: Links, online: list[str], files: list[str]) -> RoomOut:
         return RoomOut(
             **self.public().model_dump(),
             template=self.template,
@@ -130,6 +130,19 @@ class Room:
             notes=self.notes,
             online=online,
             links=links,
+            files=files,
+        )
+
+    def files(self, root_dir: Path) -> list[str]:
+        """The files in the room's folder besides its notebook, for the interviewer to see."""
+        folder = root_dir / self.notebook_path.rsplit("/", 1)[0]
+        notebook = root_dir / self.notebook_path
+        return sorted(
+            str(path.relative_to(folder))
+            for path in folder.rglob("*")
+            if path.is_file()
+            and path != notebook
+            and not any(part.startswith(".") for part in path.relative_to(folder).parts)
         )
 
 
