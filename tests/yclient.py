@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
-from httpx_ws import aconnect_ws
+from httpx_ws import WebSocketNetworkError, aconnect_ws
 from jupyter_ydoc import YNotebook
 from pycrdt import (
     Awareness,
@@ -54,13 +54,13 @@ class RoomChannel(HttpxWebsocket):
     async def send(self, message: bytes) -> None:
         """Send, or drop the message once the server has begun closing the socket.
 
-        A server stopped mid-test (test_restart.py) closes its websockets while the
-        provider may still be sending an update; a browser's would be lost the same way,
-        and the test goes on to reconnect.
+        A server stopped or killed mid-test (test_restart.py, test_durability.py) closes
+        its websockets while the provider may still be sending an update; a browser's would
+        be lost the same way, and the test goes on to reconnect.
         """
         try:
             await super().send(message)
-        except LocalProtocolError:
+        except (LocalProtocolError, WebSocketNetworkError):
             return
 
     async def recv(self) -> bytes:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import ClassVar
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Int, Unicode, default
+from traitlets import Bool, Enum, Float, Int, Unicode, default
 
 from . import __version__, routes
 from .access.authorizer import InterviewAuthorizer
@@ -40,8 +43,13 @@ from .sandbox.executor import RoomExecutor
 from .sandbox.relay import RunRelay
 from .sync.bridge import RoomLimits, SyncBridge
 from .sync.history import HistoryDB
-from .sync.recovery import recover_rooms
+from .sync.recovery import recover_rooms, relocate_file_ids
+from .sync.shutdown import snapshot_rooms, write_snapshots
 from .sync.websocket import ROOM_ROUTE, CappedRoomWebSocket
+
+# Below this much free space in the data directory (or a tenth of a smaller disk), the
+# health endpoint says so.
+LOW_DISK_BYTES = 64 * 2**20
 
 
 def bundled(name: str) -> Path:
@@ -142,6 +150,14 @@ class InterviewApp(ExtensionApp):
         "change that would pass it is refused.",
     )
 
+    stop_timeout = Float(
+        20.0,
+        config=True,
+        help="""Seconds a clean stop may take to flush the history and write every open
+        room's notebook (default 20). Whatever is not written by then is still in the
+        history, and start-up recovery writes it.""",
+    )
+
     public_url = Unicode(
         "",
         config=True,
@@ -191,6 +207,7 @@ class InterviewApp(ExtensionApp):
                 "interview_online": self.bridge.online,
                 "interview_openapi": routes.openapi(),
                 "interview_max_transport_bytes": 2 * self.max_message_bytes,
+                "interview_problems": self.problems,
                 "interview_local_url": self.serverapp.connection_url,
                 "interview_rooms": self.rooms,
                 "interview_executor": self.executor,
@@ -203,6 +220,9 @@ class InterviewApp(ExtensionApp):
                 "interview_deleted_dir": data.deleted,
             }
         )
+        contents = self.serverapp.contents_manager
+        if isinstance(contents, RoomContentsManager):
+            contents.save_listeners.append(self.events.saved)
         web = self.serverapp.web_app.settings
         web["page_config_hook"] = room_page_config_hook(web.get("page_config_hook"))
         if self.manage_server:
@@ -223,14 +243,16 @@ class InterviewApp(ExtensionApp):
             )
         self.log.info("Interview data directory: %s", data.root)
         if history is not None:
-            # Before the first room opens: see recovery.py for the upstream loss it prevents.
-            recover_rooms(
+            # Before the first room opens: see sync/recovery.py for the losses it prevents.
+            recovered = recover_rooms(
                 self.rooms,
                 history,
-                self.serverapp.contents_manager,
+                self.settings["interview_templates"],
                 Path(self.serverapp.root_dir),
                 self.log,
             )
+            if recovered.failed:
+                self.log.error("Rooms that could not be recovered: %s", recovered.failed)
         if not self.manage_server:
             self.log.warning(
                 "jupyter-interview is loaded into a server it does not manage: room links "
@@ -238,7 +260,8 @@ class InterviewApp(ExtensionApp):
             )
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:  # type: ignore[no-untyped-def]
-        """Once every extension is loaded, trim two costs off the sync hot path.
+        """Once every extension is loaded: rooms' file ids after a move of the data
+        directory (``relocate_file_ids``), then trim costs off the sync hot path.
 
         Logging: traitlets leaves each app's logger at DEBUG and filters in the console
         handler, so the debug calls on the hot path (pycrdt-websocket logs every message it
@@ -259,6 +282,11 @@ class InterviewApp(ExtensionApp):
         """
         if not self.manage_server:
             return
+        # Before any room opens (this runs before the first request is handled); the file id
+        # manager exists only once every extension is loaded.
+        file_ids = serverapp.web_app.settings.get("file_id_manager")
+        if file_ids is not None and self.bridge.history is not None:
+            relocate_file_ids(self.rooms, self.bridge.history, file_ids, self.log)
         apps = [serverapp] + [
             app for apps in serverapp.extension_manager.extension_apps.values() for app in apps
         ]
@@ -278,11 +306,65 @@ class InterviewApp(ExtensionApp):
             self.handlers.append((ROOM_ROUTE, CappedRoomWebSocket))
         self.handlers.extend(lite_handlers(Path(self.lite_dir)))
 
+    def problems(self) -> list[str]:
+        """What keeps this server from keeping what it is sent (the health endpoint)."""
+        found = []
+        root = self.data.root
+        try:
+            with tempfile.NamedTemporaryFile(dir=root, prefix=".health-") as probe:
+                probe.write(b"\0" * 4096)
+                probe.flush()
+                os.fsync(probe.fileno())
+        except OSError as e:
+            found.append(f"the data directory {root} cannot be written: {e.strerror or e}")
+        disk = shutil.disk_usage(root)
+        if disk.free < min(LOW_DISK_BYTES, disk.total // 10):
+            found.append(f"the data directory has {disk.free // 2**20} MiB free")
+        history = self.bridge.history
+        if history is not None and history.failing:
+            found.append(f"the history cannot be written: {history.failing}")
+        contents = self.serverapp.contents_manager
+        if isinstance(contents, RoomContentsManager):
+            # A failure for a folder that is gone (a room whose creation failed) is moot.
+            root_dir = Path(self.serverapp.root_dir)
+            found.extend(
+                f"{path} was not saved: {why}"
+                for path, why in contents.save_failures.items()
+                if (root_dir / path).parent.is_dir()
+            )
+        return found
+
     async def stop_extension(self) -> None:
+        """Stop without losing an edit: refuse new ones, take each open room's document,
+        close the sockets, flush the history, write each room's notebook once."""
+        started = time.monotonic()
+        self.bridge.stopping = True
+        ydoc = self.serverapp.web_app.settings.get("jupyter_server_ydoc")
+        live = ydoc.ywebsocket_server.rooms if ydoc is not None and self.manage_server else {}
+        snapshots = snapshot_rooms(self.rooms, live, Path(self.serverapp.root_dir))
         self.events.close_all()
         closed = await self.bridge.close_all()
-        if closed:
-            self.log.info("Closed %d collaboration connections", closed)
+        history = self.bridge.history
+        try:
+            if history is not None:
+                await asyncio.wait_for(history.flush(), self.stop_timeout)
+            written = await asyncio.wait_for(
+                asyncio.to_thread(write_snapshots, snapshots, self.log), self.stop_timeout
+            )
+        except TimeoutError:
+            self.log.error(
+                "Stop: not done within %s s; start-up recovery will finish from the history",
+                self.stop_timeout,
+            )
+        else:
+            self.log.info(
+                "Stopped: %d connections closed, history flushed, %d of %d open rooms written "
+                "in %.2f s",
+                closed,
+                written,
+                len(snapshots),
+                time.monotonic() - started,
+            )
         await self.executor.close()
         self.rooms.close()
 

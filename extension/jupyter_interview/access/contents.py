@@ -24,7 +24,8 @@ the new one, never an empty notebook.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import IO, Any
 
@@ -75,6 +76,16 @@ def _plain(raw: str) -> str:
 
 
 class RoomContentsManager(AsyncLargeFileManager):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Paths whose last save failed, and why (the health endpoint lists them).
+        self.save_failures: dict[str, str] = {}
+        # When the latest successful save of each path began: a slower save that began
+        # earlier and failed later (a full disk, since freed) is old news.
+        self._saved_from: dict[str, float] = {}
+        # Told of every save's outcome: (path, None) when it worked, (path, why) when not.
+        self.save_listeners: list[Callable[[str, str | None], None]] = []
+
     # --- who may touch which path -------------------------------------------------------
 
     def _room_user(self) -> RoomUser | None:
@@ -141,7 +152,26 @@ class RoomContentsManager(AsyncLargeFileManager):
 
     async def save(self, model: dict[str, Any], path: str = "") -> dict[str, Any]:
         self._check_write(path)
-        return await super().save(model, path)
+        began = time.monotonic()
+        try:
+            saved = await super().save(model, path)
+        except Exception as e:
+            self._saved(path, began, getattr(e, "log_message", None) or str(e))
+            raise
+        self._saved(path, began, None)
+        return saved
+
+    def _saved(self, path: str, began: float, error: str | None) -> None:
+        path = path.strip("/")
+        if error is None:
+            self.save_failures.pop(path, None)
+            self._saved_from[path] = began
+        elif self._saved_from.get(path, -1.0) > began:
+            return
+        else:
+            self.save_failures[path] = error
+        for listener in self.save_listeners:
+            listener(path, error)
 
     async def delete(self, path: str) -> None:
         self._check_write(path)

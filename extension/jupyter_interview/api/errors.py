@@ -63,6 +63,11 @@ class RoomEnded(InterviewError):
     code = "room_ended"
 
 
+class RoomNotCreated(InterviewError):
+    status = 507
+    code = "room_not_created"
+
+
 class CandidateOffline(InterviewError):
     status = 409
     code = "candidate_offline"

@@ -10,9 +10,19 @@ from .models import Health
 
 
 class HealthHandler(InterviewHandler):
-    @operation("Whether the interview server is up.", response=Health, public=True)
+    @operation(
+        "Whether the interview server is up, and can keep what it is sent.",
+        response=Health,
+        public=True,
+        errors={503: "Degraded: the body says what is wrong"},
+    )
     async def get(self) -> None:
-        self.send(Health(status="ok", version=__version__))
+        problems: list[str] = self.settings["interview_problems"]()
+        status = "degraded" if problems else "ok"
+        self.send(
+            Health(status=status, version=__version__, problems=problems),
+            status=503 if problems else 200,
+        )
 
 
 class OpenAPIHandler(InterviewHandler):

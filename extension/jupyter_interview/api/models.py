@@ -106,8 +106,15 @@ class RoomList(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: something below needs an operator; the API answers 503 then"
+    )
     version: str
+    problems: list[str] = Field(
+        default_factory=list,
+        description="what is wrong: the data directory cannot be written, the history "
+        "cannot be written, notebooks that failed to save, ...",
+    )
 
 
 class ErrorOut(BaseModel):

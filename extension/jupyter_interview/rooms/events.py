@@ -43,7 +43,9 @@ def room_event(room: Room, role: str) -> dict[str, Any]:
 
 class RoomEvents:
     def __init__(self, store: RoomStore) -> None:
+        self.store = store
         self._subscribers: dict[str, list[Subscriber]] = {}
+        self._unsaved: set[str] = set()
         self._serial = itertools.count()
         self._on_leave: list[Callable[[Subscriber], None]] = []
         store.on_change(self._room_changed)
@@ -71,6 +73,24 @@ class RoomEvents:
     def _room_changed(self, room: Room) -> None:
         for subscriber in self.subscribers(room.id):
             subscriber.send("room", room_event(room, subscriber.role))
+
+    def saved(self, path: str, error: str | None) -> None:
+        """A notebook save's outcome: a room's pages hear when saving starts to fail and
+        when it works again (``saving``: ``{ok, message}``)."""
+        room = next((r for r in self.store.list() if r.notebook_path == path), None)
+        if room is None or (error is not None) == (room.id in self._unsaved):
+            return
+        if error is None:
+            self._unsaved.discard(room.id)
+            message = "Your work is being saved again."
+        else:
+            self._unsaved.add(room.id)
+            message = (
+                "The server cannot save this notebook right now. Keep this page open: your "
+                "work is kept and will be saved as soon as the server can."
+            )
+        for subscriber in self.subscribers(room.id):
+            subscriber.send("saving", {"ok": error is None, "message": message})
 
     def close_all(self) -> None:
         for subscribers in self._subscribers.values():

@@ -11,7 +11,7 @@ from jupyter_server.utils import ensure_async
 from tornado.iostream import StreamClosedError
 
 from ..api.base import InterviewHandler, operation
-from ..api.errors import Forbidden, InvalidRequest
+from ..api.errors import Forbidden, InvalidRequest, RoomNotCreated
 from ..api.models import RoomCreate, RoomOut, RoomPublic, RoomStatus, RoomUpdate, TemplateOut
 from ..api.principal import RoomUser
 from .events import RoomEvents, Subscriber
@@ -56,20 +56,35 @@ class RoomsHandler(RoomsAPIHandler):
         rooms: RoomStatus | None = status  # type: ignore[assignment]
         self.send([self.room_out(r) for r in self.rooms.list(rooms)])
 
-    @operation("Create a room from a template.", body=RoomCreate, response=RoomOut, status=201)
+    @operation(
+        "Create a room from a template.",
+        body=RoomCreate,
+        response=RoomOut,
+        status=201,
+        errors={507: "The room's notebook could not be written (disk full); nothing was made"},
+    )
     async def post(self, body: RoomCreate) -> None:
         template = self.templates.get(body.template)
         room_id = self.rooms.new_id()
         title = body.title or template.meta.title
         folder = f"rooms/{room_id}"
         path = f"{folder}/{slugify(title)}.ipynb"
-        cm = self.contents_manager
-        await ensure_async(cm.save({"type": "directory"}, folder))
         notebook = template.room_notebook(room_id=room_id, title=title)
-        await ensure_async(
-            cm.save({"type": "notebook", "format": "json", "content": notebook}, path)
-        )
-        file_id = self.settings["file_id_manager"].index(path)
+        try:
+            cm = self.contents_manager
+            await ensure_async(cm.save({"type": "directory"}, folder))
+            await ensure_async(
+                cm.save({"type": "notebook", "format": "json", "content": notebook}, path)
+            )
+            file_id = self.settings["file_id_manager"].index(path)
+        except Exception as e:
+            # Nothing half-made stays behind: no folder, no room.
+            shutil.rmtree(self.settings["interview_root_dir"] / folder, ignore_errors=True)
+            self.log.error("Could not create a room from %s: %s", template.name, e)
+            raise RoomNotCreated(
+                f"The server could not write the room's notebook ({_reason(e)}); "
+                "nothing was created. Free some disk space and try again."
+            ) from e
         room = Room(
             id=room_id,
             title=title,
@@ -87,6 +102,15 @@ class RoomsHandler(RoomsAPIHandler):
         self.rooms.add(room)
         self.log.info("Created room %s (%s) from template %s", room.id, title, template.name)
         self.send(self.room_out(room), status=201)
+
+
+def _reason(error: BaseException) -> str:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror.lower()
+        cause = cause.__cause__
+    return "see the server's log"
 
 
 class RoomHandler(RoomsAPIHandler):

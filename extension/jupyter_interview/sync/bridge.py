@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -49,6 +50,10 @@ connection_socket: ContextVar[WebSocketHandler | None] = ContextVar(
 )
 
 REFUSED = 1003  # jupyter-collaboration's front end shows the reason and stops syncing
+# How long an update waits for its history commit. Past it (a full disk), the room takes it
+# anyway, so the interview goes on; the history writer keeps it queued and writes it when
+# it can, and the health endpoint says the history is not being written.
+HISTORY_WAIT = 2.0
 MAX_AWARENESS_BYTES = 64 * 1024
 
 
@@ -78,6 +83,7 @@ class RoomGuard:
         # update can add more content than its own size (0: measure on the next one).
         self.slack = 0
         self.applying = False
+        self._commits: set[asyncio.Future[None]] = set()
         self.refused: weakref.WeakSet[WebSocketHandler] = weakref.WeakSet()
         self.awareness_owner: dict[int, weakref.ref[WebSocketHandler]] = {}
         room.ydoc.observe(self._on_transaction)
@@ -110,7 +116,16 @@ class RoomGuard:
             return True
         history = self.bridge.history
         if history is not None and self.history_path is not None:
-            await history.commit(self.history_path, update, author_of(socket, user))
+            author = author_of(socket, user)
+            if history.failing:
+                # Known to be failing: queue it and go on, rather than stall every edit.
+                history.append(self.history_path, update, b"", time.time(), author)
+            else:
+                commit = asyncio.ensure_future(history.commit(self.history_path, update, author))
+                self._commits.add(commit)
+                commit.add_done_callback(self._commits.discard)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(commit), HISTORY_WAIT)
             if self.bridge.stopping:
                 return True  # the server began stopping while the commit waited
         # The room applies the update as soon as this returns, in this same step.

@@ -84,6 +84,14 @@ class _Flush:
     done: Callable[[], None]
 
 
+@dataclass
+class _Run:
+    """A statement for the writer thread (it owns the writing connection)."""
+
+    statement: Callable[[sqlite3.Connection], None]
+    done: Callable[[], None]
+
+
 _CLOSE = object()
 
 
@@ -106,6 +114,8 @@ class HistoryDB:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.closed = False
+        # Why the last commit failed, while it keeps failing (a full disk, say): for health.
+        self.failing: str | None = None
         self.batches = 0
         self.rows_written = 0
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -186,6 +196,17 @@ class HistoryDB:
         self._urgent.set()
         await future
 
+    def rename(self, old_path: str, new_path: str, timeout: float = 10) -> None:
+        """Move a room's history to another key (its notebook got a new file id)."""
+        done = threading.Event()
+
+        def rename(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE yupdates SET path = ? WHERE path = ?", (new_path, old_path))
+
+        self._queue.put(_Run(rename, done.set))
+        self._urgent.set()
+        done.wait(timeout)
+
     def flush_sync(self, timeout: float = 10) -> bool:
         event = threading.Event()
         self._queue.put(_Flush(event.set))
@@ -213,6 +234,13 @@ class HistoryDB:
             if rows:
                 self._commit(rows)
             for item in batch:
+                if isinstance(item, _Run):
+                    try:
+                        item.statement(self._writer)
+                    except sqlite3.Error:
+                        log.exception("A history statement failed")
+                    item.done()
+            for item in batch:
                 if isinstance(item, _Flush):
                     item.done()
             if _CLOSE in batch:
@@ -235,12 +263,15 @@ class HistoryDB:
                 self._writer.execute("COMMIT")
                 self.batches += 1
                 self.rows_written += len(rows)
+                self.failing = None
                 return
             except sqlite3.Error as e:
                 if self._writer.in_transaction:
                     self._writer.execute("ROLLBACK")
                 # Never drop history: keep the batch and try again.
-                log.warning("History write of %d updates failed (%s); retrying", len(rows), e)
+                if self.failing is None:
+                    log.warning("History write of %d updates failed (%s); retrying", len(rows), e)
+                self.failing = str(e)
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
