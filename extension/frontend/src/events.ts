@@ -17,6 +17,12 @@ export interface IRunRequest {
   code: string;
 }
 
+/** Whether the server can save the room's notebook, in words for the people in it. */
+export interface ISaving {
+  ok: boolean;
+  message: string;
+}
+
 export class RoomEvents implements IDisposable {
   constructor(readonly roomId: string) {
     const url = URLExt.join(PageConfig.getBaseUrl(), 'interview/api/rooms', roomId, 'events');
@@ -28,6 +34,9 @@ export class RoomEvents implements IDisposable {
       this._runRequested.emit(JSON.parse((event as MessageEvent).data))
     );
     this._source.addEventListener('interrupt', () => this._interruptRequested.emit());
+    this._source.addEventListener('saving', event =>
+      this._savingChanged.emit(JSON.parse((event as MessageEvent).data))
+    );
   }
 
   /** The room, when the stream (re)connects and after every change. */
@@ -41,6 +50,11 @@ export class RoomEvents implements IDisposable {
 
   get interruptRequested(): ISignal<this, void> {
     return this._interruptRequested;
+  }
+
+  /** The server could not save the notebook (`ok: false`), or can again (`ok: true`). */
+  get savingChanged(): ISignal<this, ISaving> {
+    return this._savingChanged;
   }
 
   get isDisposed(): boolean {
@@ -61,4 +75,5 @@ export class RoomEvents implements IDisposable {
   private readonly _roomChanged = new Signal<this, IRoom>(this);
   private readonly _runRequested = new Signal<this, IRunRequest>(this);
   private readonly _interruptRequested = new Signal<this, void>(this);
+  private readonly _savingChanged = new Signal<this, ISaving>(this);
 }

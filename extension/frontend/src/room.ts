@@ -25,6 +25,7 @@ import {
   NotebookPanel,
   NotebookWidgetFactory
 } from '@jupyterlab/notebook';
+import { Notification } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IRenderMime, IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
@@ -182,6 +183,18 @@ export const roomPlugin: JupyterFrontEndPlugin<void> = {
       }
       const events = new RoomEvents(meta.room_id);
       panel.disposed.connect(() => events.dispose());
+      let unsaved: string | null = null;
+      events.savingChanged.connect((_, saving) => {
+        if (unsaved) {
+          Notification.dismiss(unsaved);
+          unsaved = null;
+        }
+        if (saving.ok) {
+          Notification.success(saving.message, { autoClose: 5000 });
+        } else {
+          unsaved = Notification.warning(saving.message, { autoClose: false });
+        }
+      });
       panel.toolbar.insertItem(0, 'interview-room', new RoomBanner(panel, events));
       loadMagicsInto(panel, meta.room_id);
       if (PageConfig.getOption('interviewRole') === 'candidate') {
