@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import nbformat
+import psutil
 import pytest
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from jupyter_ydoc import YNotebook
@@ -405,3 +406,38 @@ def test_every_page_carries_a_content_security_policy(server: InterviewServer, w
         assert policy["default-src"] == "'self'"
         assert policy["object-src"] == "'none'"
         assert policy["frame-ancestors"] == "'self'"
+
+
+def test_an_allowed_server_kernel_gets_a_runner_token_not_the_servers(
+    fresh_server: InterviewServer,
+) -> None:
+    """With server kernels allowed for rooms, the kernel's %%piston reaches the room with a
+    token that can run programs there and nothing else."""
+    fresh_server.extra_args.append("--RoomKernelManager.room_server_kernels=True")
+    srv = fresh_server.start()
+    room = srv.create_room()
+    with srv.client() as c:
+        session = {
+            "path": room["notebook_path"],
+            "type": "notebook",
+            "name": "",
+            "kernel": {"name": "python3"},
+        }
+        r = c.post("api/sessions", json=session)
+        assert r.status_code == 201, r.text
+        kernel_id = r.json()["kernel"]["id"]
+    server = psutil.Process(srv.proc.pid)  # type: ignore[union-attr]
+    kernels = [p for p in server.children(recursive=True) if kernel_id in " ".join(p.cmdline())]
+    assert len(kernels) == 1
+    env = kernels[0].environ()
+    token = env["JUPYTER_INTERVIEW_TOKEN"]
+    assert token != TOKEN and TOKEN not in json.dumps(env)
+    assert env["JUPYTER_INTERVIEW_ROOM"] == room["id"]
+    with srv.client(token) as runner:
+        # Authorized to run programs (this server has no Piston: 503, not 403) ...
+        assert runner.get(f"interview/api/rooms/{room['id']}/runtimes").status_code == 503
+        # ... and nothing else.
+        for path in ("interview/api/rooms", f"interview/api/rooms/{room['id']}", "api/contents"):
+            assert runner.get(path).status_code == 403, path
+    with srv.client() as c:
+        c.delete(f"api/kernels/{kernel_id}")
