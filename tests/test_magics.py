@@ -17,8 +17,8 @@ CPP_BROKEN = CASES["compile error (c++)"]["request_body"]["files"][0]["content"]
 STDIN_CASE = CASES["stdin echo (python input() twice)"]["request_body"]
 
 
-def _run(client, code: str) -> tuple[str, str]:
-    """Execute in the kernel; return its stdout and stderr."""
+def _run(client, code: str, *, ok: bool = True) -> tuple[str, str]:
+    """Execute in the kernel; return its stdout and stderr (and error traceback)."""
     out, err = [], []
 
     def collect(message: dict) -> None:
@@ -30,7 +30,7 @@ def _run(client, code: str) -> tuple[str, str]:
             err.append("\n".join(message["content"]["traceback"]))
 
     reply = client.execute_interactive(code, output_hook=collect, timeout=60)
-    assert reply["content"]["status"] == "ok", err
+    assert (reply["content"]["status"] == "ok") is ok, err
     return "".join(out), "".join(err)
 
 
@@ -57,6 +57,13 @@ def test_straight_to_piston(piston: PistonStandIn) -> None:
         assert "first='hello' second='world'" in out
         out, _ = _run(client, "%piston_runtimes")
         assert "c++" in out and "cpp" in out
+        # Options read like a shell line: quotes group words, and are not passed on.
+        _run(client, "%%piston cpp --stdin \"the cat and the hat\" --args 'a b' c\n" + CPP_HELLO)
+        body = piston.requests[-1][2]
+        assert body["stdin"] == "the cat and the hat"
+        assert body["args"] == ["a b", "c"]
+        _, err = _run(client, '%%piston cpp --stdin "unbalanced\n' + CPP_HELLO, ok=False)
+        assert "No closing quotation" in err
         out, err = _run(client, "%%piston cobol\nDISPLAY 'HI'.")
         assert "cobol-* runtime is unknown" in err
     finally:

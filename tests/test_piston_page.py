@@ -20,17 +20,26 @@ CPP_HELLO = next(c for c in load_cases() if c["name"] == "hello world (c++)")["r
 
 
 @pytest.fixture(scope="module")
-def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InterviewServer]:
-    with PistonStandIn() as piston:
-        srv = InterviewServer(
-            tmp_path_factory.mktemp("piston-page") / "data",
-            f"--RoomExecutor.piston_url={piston.url}",
-        ).start()
-        yield srv
-        srv.stop()
+def piston() -> Iterator[PistonStandIn]:
+    with PistonStandIn() as standin:
+        yield standin
 
 
-async def test_piston_cell_runs_from_the_candidate_page(sandboxed: InterviewServer) -> None:
+@pytest.fixture(scope="module")
+def sandboxed(
+    tmp_path_factory: pytest.TempPathFactory, piston: PistonStandIn
+) -> Iterator[InterviewServer]:
+    srv = InterviewServer(
+        tmp_path_factory.mktemp("piston-page") / "data",
+        f"--RoomExecutor.piston_url={piston.url}",
+    ).start()
+    yield srv
+    srv.stop()
+
+
+async def test_piston_cell_runs_from_the_candidate_page(
+    sandboxed: InterviewServer, piston: PistonStandIn
+) -> None:
     room = sandboxed.create_room("algorithms-warmup", candidate_name="Ken Thompson")
     async with (
         chromium() as browser,
@@ -48,6 +57,14 @@ async def test_piston_cell_runs_from_the_candidate_page(sandboxed: InterviewServ
             return any("Hello, World!" in str(o.get("text", "")) for o in cells[0]["outputs"])
 
         await interviewer.wait_for(has_output, 5)
+
+        # The template's own C++ cell: --stdin "the cat and the hat" reaches the program
+        # without its quotes.
+        await run(
+            page, code_cell(page, 1), '%%piston cpp --stdin "the cat and the hat"\n' + CPP_HELLO
+        )
+        await page.get_by_text("stand-in").first.wait_for(timeout=30_000)
+        assert piston.requests[-1][2]["stdin"] == "the cat and the hat"
 
         # The cell is highlighted as C++.
         await type_into(page, cell, "%%piston cpp\nint main() { return 0; }")

@@ -35,7 +35,8 @@ from .access.identity import InterviewIdentityProvider
 from .access.kernels import RoomKernelManager
 from .access.pageconfig import room_page_config_hook
 from .datadir import DataDir
-from .lite import lite_handlers, page_settings
+from .lite import lite_handlers, page_settings, served_packages
+from .rooms.clock import RoomClock
 from .rooms.events import RoomEvents
 from .rooms.store import RoomStore
 from .rooms.templates import TemplateCatalogue
@@ -158,6 +159,13 @@ class InterviewApp(ExtensionApp):
         history, and start-up recovery writes it.""",
     )
 
+    interviewer_name = Unicode(
+        "Interviewer",
+        config=True,
+        help="The name candidates see for whoever signs in with the server's own login "
+        "(default 'Interviewer'); a room may set its own when it is created.",
+    )
+
     public_url = Unicode(
         "",
         config=True,
@@ -187,6 +195,7 @@ class InterviewApp(ExtensionApp):
         self.rooms = RoomStore(data.room_db, data.link_secret())
         self.executor = RoomExecutor(self.rooms, parent=self)
         self.events = RoomEvents(self.rooms)
+        self.clock = RoomClock(self.rooms, self.log)
         self.gate = gate = RoomGate(
             self.rooms,
             base_url=self.serverapp.base_url,
@@ -208,6 +217,8 @@ class InterviewApp(ExtensionApp):
                 "interview_openapi": routes.openapi(),
                 "interview_max_transport_bytes": 2 * self.max_message_bytes,
                 "interview_problems": self.problems,
+                "interview_served_packages": served_packages(Path(self.lite_dir)),
+                "interview_interviewer_name": self.interviewer_name,
                 "interview_local_url": self.serverapp.connection_url,
                 "interview_rooms": self.rooms,
                 "interview_executor": self.executor,
@@ -280,6 +291,7 @@ class InterviewApp(ExtensionApp):
         over every 5 ms by default, which added up to that to the sync p99; 1 ms keeps
         the handover short while the event loop is busy.
         """
+        self.clock.start(asyncio.get_running_loop())
         if not self.manage_server:
             return
         # Before any room opens (this runs before the first request is handled); the file id
@@ -365,6 +377,7 @@ class InterviewApp(ExtensionApp):
                 len(snapshots),
                 time.monotonic() - started,
             )
+        self.clock.stop()
         await self.executor.close()
         self.rooms.close()
 

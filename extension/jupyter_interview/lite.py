@@ -65,21 +65,45 @@ class LiteAssetsHandler(web.StaticFileHandler):
             self.set_header("Content-Encoding", "gzip")
 
 
-def kernel_settings(base_url: str, *, completion: bool) -> dict[str, Any]:
-    """The kernel plugin's settings; completion loads jedi at start."""
+def served_packages(lite_dir: Path) -> frozenset[str]:
+    """The Pyodide packages this server serves itself: those the build's lock names by a
+    relative file name. The others (numpy, pandas, ...) the lock sends to the Pyodide CDN."""
+    lock = lite_dir / "pyodide" / "pyodide-lock.json"
+    if not lock.is_file():
+        return frozenset()
+    packages = json.loads(lock.read_text()).get("packages", {})
+    return frozenset(
+        name.lower() for name, entry in packages.items() if "://" not in entry["file_name"]
+    )
+
+
+def kernel_settings(
+    base_url: str, *, completion: bool, packages: list[str] = (), extra: list[str] = ()
+) -> dict[str, Any]:
+    """The kernel plugin's settings: completion loads jedi at start; ``packages`` (served
+    here) load with the kernel, ``extra`` (from the CDN) right after it, in the background:
+    a CDN this browser cannot reach must not keep the kernel from starting."""
     return {
         "pyodideUrl": url_path_join(base_url, "interview/lite/pyodide/pyodide.js"),
         "pipliteUrls": [url_path_join(base_url, "interview/lite/pypi/all.json")],
         "disablePyPIFallback": True,
         "loadPyodideOptions": {
-            "packages": START_PACKAGES + (COMPLETION_PACKAGES if completion else []),
+            "packages": [
+                *START_PACKAGES,
+                *(COMPLETION_PACKAGES if completion else []),
+                *packages,
+            ],
         },
+        "preloadPackages": list(extra),
     }
 
 
-def lite_plugin_settings(base_url: str, *, completion: bool) -> str:
+def lite_plugin_settings(
+    base_url: str, *, completion: bool, packages: list[str] = (), extra: list[str] = ()
+) -> str:
     # jupyterlab_server turns a dict value into a list of its keys: it must be a string.
-    return json.dumps({KERNEL_PLUGIN: kernel_settings(base_url, completion=completion)})
+    settings = kernel_settings(base_url, completion=completion, packages=packages, extra=extra)
+    return json.dumps({KERNEL_PLUGIN: settings})
 
 
 def page_settings(base_url: str) -> dict[str, str]:

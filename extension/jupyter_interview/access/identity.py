@@ -41,6 +41,16 @@ class InterviewIdentityProvider(PasswordIdentityProvider):
             return self.generate_anonymous_user(handler)
         return user
 
+    def generate_anonymous_user(self, handler: RequestHandler) -> User:
+        """Whoever signs in with the server's own login: named as the server says (the
+        candidate sees this name), not jupyter_server's random "Anonymous Valetudo"."""
+        user = super().generate_anonymous_user(handler)
+        name = handler.settings.get("interview_interviewer_name")
+        if name:
+            user.name = user.display_name = name
+            user.initials = "".join(part[0] for part in name.split()[:2]).upper()
+        return user
+
     async def get_user(self, handler: RequestHandler) -> User | None:  # type: ignore[override]
         user = await super().get_user(handler)  # type: ignore[misc]
         if user is None:

@@ -89,9 +89,18 @@ def room_page_config_hook(previous: PageConfigHook | None) -> PageConfigHook:
             base_url, "notebooks", url_escape(room.notebook_path)
         ):
             page_config["interviewNotebook"] = room.notebook_path
+        if room is not None:
+            served = handler.settings["interview_served_packages"]
+            page_config["litePluginSettings"] = lite_plugin_settings(
+                base_url,
+                completion=room.completion,
+                packages=[p for p in room.packages if p.lower() in served],
+                extra=[p for p in room.packages if p.lower() not in served],
+            )
         if room is None or not room.completion:
             disabled += COMPLETION_PLUGINS
-            page_config["litePluginSettings"] = lite_plugin_settings(base_url, completion=False)
+            if room is None:
+                page_config["litePluginSettings"] = lite_plugin_settings(base_url, completion=False)
         page_config["disabledExtensions"] = disabled
         return page_config
 

@@ -78,6 +78,8 @@ class RoomPolicy:
             return scope.writable
         if method in _READ and path == f"/interview/api/rooms/{scope.room_id}/events":
             return True
+        if method == "POST" and path == f"/interview/api/rooms/{scope.room_id}/submit":
+            return scope.role == "candidate" and scope.writable
         if method == "POST" and path.startswith(f"/interview/api/rooms/{scope.room_id}/runs/"):
             # The candidate's page reports an interviewer's run it carried out.
             return scope.role == "candidate" and scope.writable

@@ -11,6 +11,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 RoomStatus = Literal["open", "ended"]
+# live: an interviewer takes part; take-home: the candidate alone, from first visit to
+# Submit or the deadline.
+RoomMode = Literal["live", "take-home"]
+# How a room ended: the candidate submitted, the interviewer ended it, or its time ran out.
+EndReason = Literal["submitted", "ended", "timeout"]
 # A room link's role; "runner" is the token a server kernel of the room gets (access/kernels.py).
 Role = Literal["candidate", "observer", "runner"]
 LinkRole = Literal["candidate", "observer"]
@@ -37,6 +42,11 @@ class TemplateMeta(_Strict):
     description: str = Field(default="", max_length=2000)
     duration_minutes: int = Field(ge=5, le=480)
     languages: list[str] = Field(min_length=1, max_length=30)
+    packages: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Pyodide packages the kernel loads at start (numpy, pandas, ...)",
+    )
     hidden_tests: list[HiddenTest] = Field(default_factory=list)
 
 
@@ -46,22 +56,42 @@ class TemplateOut(BaseModel):
     description: str
     duration_minutes: int
     languages: list[str]
+    packages: list[str]
+    unavailable_packages: list[str] = Field(
+        description="packages this server does not serve itself (the in-browser kernel "
+        "fetches them from the Pyodide CDN, if the candidate's browser can reach it)"
+    )
 
 
 class RoomCreate(_Strict):
     template: str = Field(pattern=TEMPLATE_NAME_PATTERN)
     title: str | None = Field(default=None, min_length=1, max_length=200)
     candidate_name: str | None = Field(default=None, min_length=1, max_length=200)
-    duration_minutes: int | None = Field(default=None, ge=5, le=480)
+    duration_minutes: int | None = Field(default=None, ge=1, le=480)
     completion: bool = Field(default=False, description="code completion and hover hints")
+    mode: RoomMode = Field(
+        default="live",
+        description="take-home: no interviewer; the clock starts at the candidate's first "
+        "visit, the room ends on Submit or at the deadline",
+    )
+    interviewer_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=60,
+        description="the name the candidate sees for the interviewer in this room",
+    )
 
 
 class RoomUpdate(_Strict):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     candidate_name: str | None = Field(default=None, min_length=1, max_length=200)
-    duration_minutes: int | None = Field(default=None, ge=5, le=480)
+    duration_minutes: int | None = Field(default=None, ge=1, le=480)
     notes: str | None = Field(default=None, max_length=100_000)
     completion: bool | None = None
+
+
+class Extend(_Strict):
+    minutes: int = Field(ge=1, le=240, description="minutes to add to the room's time")
 
 
 class Links(BaseModel):
@@ -83,11 +113,22 @@ class RoomPublic(BaseModel):
     ends_at: datetime | None = Field(description="started_at + duration, once the candidate joined")
     completion: bool = Field(description="whether room links get code completion and hover hints")
     role: LinkRole | None = Field(default=None, description="the role of the link that asked")
+    mode: RoomMode
+    end_reason: EndReason | None = Field(
+        description="submitted, ended (by the interviewer) or timeout, once ended"
+    )
+    submitted_at: datetime | None
+    interviewer_name: str | None
 
 
 class RoomOut(RoomPublic):
     """The interviewer's view of a room."""
 
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the interviewer should know before sending the link (packages "
+        "this server cannot serve)",
+    )
     template: str
     candidate_name: str | None
     file_id: str | None = Field(description="the collaboration room is json:notebook:<file_id>")

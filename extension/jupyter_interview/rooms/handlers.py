@@ -11,9 +11,18 @@ from jupyter_server.utils import ensure_async
 from tornado.iostream import StreamClosedError
 
 from ..api.base import InterviewHandler, operation
-from ..api.errors import Forbidden, InvalidRequest, RoomNotCreated
-from ..api.models import RoomCreate, RoomOut, RoomPublic, RoomStatus, RoomUpdate, TemplateOut
+from ..api.errors import Forbidden, InvalidRequest, RoomEnded, RoomNotCreated
+from ..api.models import (
+    Extend,
+    RoomCreate,
+    RoomOut,
+    RoomPublic,
+    RoomStatus,
+    RoomUpdate,
+    TemplateOut,
+)
 from ..api.principal import RoomUser
+from .clock import end_room
 from .events import RoomEvents, Subscriber
 from .store import Room, RoomStore, check_room_id, now, slugify
 from .templates import TemplateCatalogue
@@ -30,17 +39,29 @@ class RoomsAPIHandler(InterviewHandler):
     def templates(self) -> TemplateCatalogue:
         return self.settings["interview_templates"]
 
+    @property
+    def served(self) -> frozenset[str]:
+        return self.settings["interview_served_packages"]
+
     def room_out(self, room: Room) -> RoomOut:
-        online: Callable[[str], list[str]] = self.settings["interview_online"]
+        online: Callable[[str, bool], list[str]] = self.settings["interview_online"]
         links = self.rooms.links(room.id, self.public_url())
         files = room.files(self.settings["interview_root_dir"])
-        return room.full(links, online(room.collaboration_room), files)
+        out = room.full(links, online(room.collaboration_room, room.status == "open"), files)
+        missing = [p for p in room.packages if p.lower() not in self.served]
+        if missing:
+            out.warnings.append(
+                f"This server does not serve {', '.join(missing)}: the candidate's browser "
+                "loads them from the Pyodide CDN, and cannot import them if it cannot "
+                "reach it (a full Pyodide release serves them: lite/build.py --pyodide)."
+            )
+        return out
 
 
 class TemplatesHandler(RoomsAPIHandler):
     @operation("The interview templates rooms can be made from.", response=list[TemplateOut])
     async def get(self) -> None:
-        self.send([t.summary() for t in self.templates])
+        self.send([t.summary(self.served) for t in self.templates])
 
 
 class RoomsHandler(RoomsAPIHandler):
@@ -98,6 +119,9 @@ class RoomsHandler(RoomsAPIHandler):
             created_at=now(),
             completion=body.completion,
             languages=template.meta.languages,
+            mode=body.mode,
+            interviewer_name=body.interviewer_name,
+            packages=template.meta.packages,
         )
         self.rooms.add(room)
         self.log.info("Created room %s (%s) from template %s", room.id, title, template.name)
@@ -162,9 +186,44 @@ class EndRoomHandler(RoomsAPIHandler):
     async def post(self, room_id: str) -> None:
         room = self.rooms.get(check_room_id(room_id))
         if room.status == "open":
-            room = self.rooms.update(room_id, status="ended", ended_at=now())
+            room = end_room(self.rooms, room, "ended")
             self.log.info("Ended room %s", room.id)
         self.send(self.room_out(room))
+
+
+class ExtendRoomHandler(RoomsAPIHandler):
+    @operation(
+        "Give a running room more time: its deadline moves, every page sees it at once.",
+        body=Extend,
+        response=RoomOut,
+        errors={409: "The room has ended"},
+    )
+    async def post(self, room_id: str, body: Extend) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        if room.status != "open":
+            raise RoomEnded("This interview has ended; it cannot be extended.")
+        room = self.rooms.update(room.id, duration_minutes=room.duration_minutes + body.minutes)
+        self.log.info("Room %s: %d minutes more", room.id, body.minutes)
+        self.send(self.room_out(room))
+
+
+class SubmitHandler(RoomsAPIHandler):
+    @operation(
+        "The candidate hands in: the room ends for the candidate, submitted_at is recorded.",
+        response=RoomPublic,
+        room_links=True,
+        errors={409: "The room has already ended"},
+    )
+    async def post(self, room_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        user = self.current_user
+        if not isinstance(user, RoomUser) or user.room_id != room.id or user.role != "candidate":
+            raise Forbidden("Only the room's candidate link submits.")
+        if room.status != "open":
+            raise RoomEnded("This interview has already ended.")
+        room = end_room(self.rooms, room, "submitted")
+        self.log.info("Room %s: submitted by the candidate", room.id)
+        self.send(room.public(role=user.role))
 
 
 class RoomEventsHandler(RoomsAPIHandler):
@@ -222,5 +281,7 @@ ROUTES: list[tuple[str, type[InterviewHandler]]] = [
     ("/interview/api/rooms", RoomsHandler),
     (f"/interview/api/rooms/{ROOM_ID}", RoomHandler),
     (f"/interview/api/rooms/{ROOM_ID}/end", EndRoomHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/extend", ExtendRoomHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/submit", SubmitHandler),
     (f"/interview/api/rooms/{ROOM_ID}/events", RoomEventsHandler),
 ]

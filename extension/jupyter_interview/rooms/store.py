@@ -19,7 +19,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..api.errors import InvalidRoomId, RoomNotFound
-from ..api.models import ROOM_ID_PATTERN, LinkRole, Links, Role, RoomOut, RoomPublic, RoomStatus
+from ..api.models import (
+    ROOM_ID_PATTERN,
+    EndReason,
+    LinkRole,
+    Links,
+    Role,
+    RoomMode,
+    RoomOut,
+    RoomPublic,
+    RoomStatus,
+)
 from .links import hash_token, mint_token, new_nonce
 
 _ROOM_ID = re.compile(ROOM_ID_PATTERN)
@@ -64,6 +74,35 @@ CREATE TABLE IF NOT EXISTS grants (
 """
 
 
+# Columns added after the first release: (name, declaration); older files get them on open.
+_ADDED_COLUMNS = [
+    ("mode", "TEXT NOT NULL DEFAULT 'live'"),
+    ("end_reason", "TEXT"),
+    ("submitted_at", "TEXT"),
+    ("interviewer_name", "TEXT"),
+    ("packages", "TEXT NOT NULL DEFAULT '[]'"),
+]
+# Every column of a room, in the order Room's fields take them.
+_COLUMNS = [
+    "id",
+    "title",
+    "template",
+    "status",
+    "candidate_name",
+    "duration_minutes",
+    "notebook_path",
+    "file_id",
+    "notes",
+    "completion",
+    "languages",
+    "created_at",
+    "started_at",
+    "ended_at",
+    *(name for name, _ in _ADDED_COLUMNS),
+]
+_JSON_COLUMNS = {"languages", "packages"}
+
+
 def check_room_id(room_id: str) -> str:
     if not _ROOM_ID.match(room_id):
         raise InvalidRoomId(f"{room_id!r} is not a room id (16 lowercase hex characters).")
@@ -95,6 +134,11 @@ class Room:
     languages: list[str] = field(default_factory=list)
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    mode: RoomMode = "live"
+    end_reason: EndReason | None = None
+    submitted_at: datetime | None = None
+    interviewer_name: str | None = None
+    packages: list[str] = field(default_factory=list)
 
     @property
     def ends_at(self) -> datetime | None:
@@ -115,6 +159,10 @@ class Room:
             ends_at=self.ends_at,
             completion=self.completion,
             role=role,
+            mode=self.mode,
+            end_reason=self.end_reason,
+            submitted_at=self.submitted_at,
+            interviewer_name=self.interviewer_name,
         )
 
     @property
@@ -164,6 +212,10 @@ class RoomStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(rooms)")}
+        for name, declaration in _ADDED_COLUMNS:
+            if name not in present:
+                self._db.execute(f"ALTER TABLE rooms ADD COLUMN {name} {declaration}")
         self._rooms = {row["id"]: _room(row) for row in self._db.execute("SELECT * FROM rooms")}
         self._grants = {
             row["token_hash"]: Grant(row["room_id"], row["role"], row["nonce"])
@@ -197,23 +249,9 @@ class RoomStore:
         grants = {role: new_nonce() for role in ROLES}
         with self._tx() as db:
             db.execute(
-                "INSERT INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    room.id,
-                    room.title,
-                    room.template,
-                    room.status,
-                    room.candidate_name,
-                    room.duration_minutes,
-                    room.notebook_path,
-                    room.file_id,
-                    room.notes,
-                    int(room.completion),
-                    json.dumps(room.languages),
-                    room.created_at.isoformat(),
-                    None,
-                    None,
-                ),
+                f"INSERT INTO rooms ({', '.join(_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
+                [_to_sql(name, getattr(room, name)) for name in _COLUMNS],
             )
             for role, nonce in grants.items():
                 token_hash = hash_token(mint_token(self._secret, nonce))
@@ -239,7 +277,7 @@ class RoomStore:
     def update(self, room_id: str, **changes: object) -> Room:
         room = replace(self.get(room_id), **changes)
         columns = ", ".join(f"{name} = ?" for name in changes)
-        values = [_to_sql(v) for v in changes.values()]
+        values = [_to_sql(name, v) for name, v in changes.items()]
         with self._tx() as db:
             db.execute(f"UPDATE rooms SET {columns} WHERE id = ?", (*values, room_id))
         self._rooms[room_id] = room
@@ -312,7 +350,11 @@ class RoomStore:
         return Links(**{role: f"{base_url}interview/r/{tokens[role]}" for role in ROLES})
 
 
-def _to_sql(value: object) -> object:
+def _to_sql(name: str, value: object) -> object:
+    if name in _JSON_COLUMNS:
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return int(value)
     return value.isoformat() if isinstance(value, datetime) else value
 
 
@@ -336,4 +378,9 @@ def _room(row: sqlite3.Row) -> Room:
         created_at=datetime.fromisoformat(row["created_at"]),
         started_at=_when(row["started_at"]),
         ended_at=_when(row["ended_at"]),
+        mode=row["mode"],
+        end_reason=row["end_reason"],
+        submitted_at=_when(row["submitted_at"]),
+        interviewer_name=row["interviewer_name"],
+        packages=json.loads(row["packages"]),
     )

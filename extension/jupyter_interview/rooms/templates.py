@@ -28,14 +28,20 @@ class Template:
     meta: TemplateMeta
     notebook: NotebookNode
 
-    def summary(self) -> TemplateOut:
+    def summary(self, served: frozenset[str]) -> TemplateOut:
         return TemplateOut(
             name=self.name,
             title=self.meta.title,
             description=self.meta.description,
             duration_minutes=self.meta.duration_minutes,
             languages=self.meta.languages,
+            packages=self.meta.packages,
+            unavailable_packages=self.unavailable(served),
         )
+
+    def unavailable(self, served: frozenset[str]) -> list[str]:
+        """The template's packages that this server's in-browser kernel build lacks."""
+        return [p for p in self.meta.packages if p.lower() not in served]
 
     def room_notebook(self, *, room_id: str, title: str) -> NotebookNode:
         """A copy of the notebook for a room: interview metadata reduced to what is public."""

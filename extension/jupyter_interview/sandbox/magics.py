@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from .pistonapi import (
     STATUS_TEXT,
@@ -177,6 +179,16 @@ def endpoint() -> Endpoint:
     )
 
 
+def _parse(magic: Any, line: str) -> Any:
+    """Options as a shell reads them: quotes group words and are not part of the value
+    (IPython's own splitting keeps them: --stdin "a b" gave the program "a b" with quotes)."""
+    try:
+        argv = shlex.split(line)
+    except ValueError as e:
+        raise UsageError(f"%%piston: {e} in: {line}") from None
+    return magic.parser.parse_args(argv)
+
+
 def show(result: Result) -> None:
     """Print a result the way a terminal would, then one line saying how it went."""
     if result.compile_failed and result.compile is not None:
@@ -215,7 +227,7 @@ class PistonMagics(Magics):
     @cell_magic
     def piston(self, line: str, cell: str) -> None:
         """Run the cell in the Piston sandbox, in another language: %%piston cpp"""
-        args = parse_argstring(self.piston, line)
+        args = _parse(self.piston, line)
         stdin = args.stdin
         if args.stdin_var:
             if args.stdin is not None:

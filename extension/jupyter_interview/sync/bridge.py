@@ -363,12 +363,15 @@ class OpenSockets:
     def add(self, socket: WebSocketHandler) -> None:
         self._sockets.add(socket)
 
-    def online(self, room: str) -> list[str]:
-        """Names of the users connected to a collaboration room (``json:notebook:<id>``)."""
+    def online(self, room: str, open_: bool = True) -> list[str]:
+        """Names of the people connected to a collaboration room (``json:notebook:<id>``);
+        once the room has ended its candidate no longer counts (it may only look)."""
         names = {
             socket.current_user.name
             for socket in self._sockets
-            if socket.ws_connection is not None and getattr(socket, "path", None) == room
+            if socket.ws_connection is not None
+            and getattr(socket, "path", None) == room
+            and (open_ or getattr(socket.current_user, "role", None) != "candidate")
         }
         return sorted(names)
 
@@ -417,8 +420,8 @@ class SyncBridge:
             self.sockets.add(socket)
             connection_socket.set(socket)
 
-    def online(self, room: str) -> list[str]:
-        return self.sockets.online(room)
+    def online(self, room: str, open_: bool = True) -> list[str]:
+        return self.sockets.online(room, open_)
 
     async def close_all(self) -> int:
         return await self.sockets.close_all()
