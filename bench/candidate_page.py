@@ -18,7 +18,7 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-from tests.browser import CHROMIUM, FLAGS, code_cell, run, toolbar_button, type_into
+from tests.browser import CHROMIUM, FLAGS, code_cell, header_button, run, type_into
 from tests.server import InterviewServer
 
 
@@ -62,11 +62,11 @@ async def kernel_controls(user_data_dir: Path, link: str) -> tuple[float, float]
         await page.keyboard.press("Shift+Enter")
         await cell.locator(".jp-OutputArea-output").get_by_text("looping").wait_for()
         start = time.monotonic()
-        await toolbar_button(page, "interrupt").click()
+        await header_button(page, "Stop").click()
         await cell.get_by_text("KeyboardInterrupt").first.wait_for(timeout=60_000)
         interrupt = time.monotonic() - start
         start = time.monotonic()
-        await toolbar_button(page, "restart").click()
+        await header_button(page, "Restart").click()
         await page.locator(".jp-Dialog .jp-mod-accept").click()
         await run(page, cell, "print(2)")
         restart = time.monotonic() - start

@@ -61,9 +61,9 @@ async def room_page(link: str, name: str) -> AsyncIterator[Page]:
         yield page
 
 
-def toolbar_button(page: Page, name: str) -> Locator:
-    """A notebook toolbar button by its item name: 'interrupt', 'restart', 'run', ..."""
-    return page.locator(f".jp-Toolbar-item[data-jp-item-name='{name}'] jp-button")
+def header_button(page: Page, name: str) -> Locator:
+    """A button of a room page's header: 'Run', 'Stop', 'Restart', 'Submit', ..."""
+    return page.locator(".jp-InterviewHeader").get_by_role("button", name=name, exact=True)
 
 
 def code_cell(page: Page, index: int) -> Locator:

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from playwright.async_api import expect
 
-from .browser import chromium, code_cell, join, room_page, run, toolbar_button, type_into
+from .browser import chromium, code_cell, header_button, join, room_page, run, type_into
 from .server import TOKEN, InterviewServer
 from .yclient import YClient, connect
 
@@ -147,13 +147,10 @@ async def test_candidate_cookie_reaches_nothing_else(server: InterviewServer) ->
         )
         allowed = {k: v for k, v in statuses.items() if v == 200}
         assert allowed == {}, allowed
-        # The kernel picker offers the in-browser kernel and nothing of the server's.
-        await page.locator(".jp-Toolbar-item[data-jp-item-name='kernelName']").click()
-        options = page.locator(".jp-Dialog select option")
-        await options.first.wait_for(state="attached")
-        kernels = await options.all_inner_texts()
-        assert "Python (Pyodide)" in kernels
-        assert not any("ipykernel" in k or "Python 3" in k for k in kernels), kernels
+        # No kernel picker at all: the candidate cannot change Python for anything else.
+        await expect(
+            page.locator(".jp-Toolbar-item[data-jp-item-name='kernelName']")
+        ).to_be_hidden()
         rooms = await page.evaluate("fetch('/api/contents/rooms').then(r => r.json())")
         assert [e["path"] for e in rooms["content"]] == [f"rooms/{room['id']}"]
 
@@ -191,7 +188,7 @@ async def test_offline_edits_converge_without_duplicates(server: InterviewServer
 
 
 async def test_a_runaway_cell_is_interrupted(server: InterviewServer) -> None:
-    """The toolbar's interrupt stops a busy loop with KeyboardInterrupt; the kernel's
+    """The header's Stop stops a busy loop with KeyboardInterrupt; the kernel's
     state survives, so it was not a restart."""
     room = server.create_room()
     async with room_page(room["links"]["candidate"], "Loopy") as page:
@@ -201,7 +198,7 @@ async def test_a_runaway_cell_is_interrupted(server: InterviewServer) -> None:
         await loop.locator(".cm-content").click()
         await page.keyboard.press("Control+Enter")
         await loop.locator(".jp-OutputArea-output").get_by_text("looping").wait_for()
-        await toolbar_button(page, "interrupt").click()
+        await header_button(page, "Stop").click()
         await loop.get_by_text("KeyboardInterrupt").first.wait_for(timeout=30_000)
         output = await run(page, code_cell(page, 0), "print('still', kept + 1)")
         await expect(output).to_contain_text("still 42")
@@ -212,7 +209,7 @@ async def test_an_interrupt_while_idle_spares_the_next_cell(server: InterviewSer
     room = server.create_room()
     async with room_page(room["links"]["candidate"], "Calm") as page:
         await run(page, code_cell(page, 0), "print('ready')")
-        await toolbar_button(page, "interrupt").click()
+        await header_button(page, "Stop").click()
         output = await run(page, code_cell(page, 1), "print(sum(range(10**6)))")
         await expect(output).to_contain_text("499999500000")
 
@@ -225,7 +222,7 @@ async def test_a_runaway_cell_is_stopped_by_a_restart(server: InterviewServer) -
         await type_into(page, code_cell(page, 0), "while True:\n    pass")
         await code_cell(page, 0).locator(".cm-content").click()
         await page.keyboard.press("Control+Enter")
-        await toolbar_button(page, "restart").click()
+        await header_button(page, "Restart").click()
         await page.locator(".jp-Dialog .jp-mod-accept").click()
         output = await run(page, code_cell(page, 1), "print('alive again')")
         await expect(output).to_contain_text("alive again")

@@ -27,9 +27,21 @@ def test_templates_list_three_real_interviews(server: InterviewServer) -> None:
     names = {t["name"] for t in templates}
     assert {"pandas-cleaning", "sql-groupby", "algorithms-warmup"} <= names
     for t in templates:
-        assert set(t) == {"name", "title", "description", "duration_minutes", "languages"}
+        assert set(t) == {
+            "name",
+            "title",
+            "description",
+            "duration_minutes",
+            "languages",
+            "packages",
+            "unavailable_packages",
+        }
         assert t["title"] and t["description"] and t["duration_minutes"] > 0 and t["languages"]
     assert "c++" in next(t for t in templates if t["name"] == "algorithms-warmup")["languages"]
+    # The pandas template needs numpy and pandas; this offline build does not serve them.
+    pandas = next(t for t in templates if t["name"] == "pandas-cleaning")
+    assert pandas["packages"] == ["numpy", "pandas"]
+    assert pandas["unavailable_packages"] == ["numpy", "pandas"]
 
 
 def test_create_room_copies_the_template_without_hidden_tests(server: InterviewServer) -> None:

@@ -16,10 +16,16 @@ export interface IRoom {
   duration_minutes: number;
   ends_at: string | null;
   role: 'candidate' | 'observer' | null;
+  mode: 'live' | 'take-home';
+  end_reason: 'submitted' | 'ended' | 'timeout' | null;
+  submitted_at: string | null;
+  interviewer_name: string | null;
   template?: string;
   candidate_name?: string | null;
   online?: string[];
   links?: { candidate: string; observer: string };
+  warnings?: string[];
+  files?: string[];
 }
 
 export interface ITemplate {
@@ -28,6 +34,8 @@ export interface ITemplate {
   description: string;
   duration_minutes: number;
   languages: string[];
+  packages: string[];
+  unavailable_packages: string[];
 }
 
 /** An error the room API answered with: `code` is its stable `error` field. */

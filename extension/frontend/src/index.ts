@@ -1,10 +1,15 @@
+// First: it must run before the in-browser kernel's bridge loads (see the module).
+import './waitasync';
+
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ServiceManagerPlugin } from '@jupyterlab/services';
 
 import { highlightPlugin } from './highlight';
-import { kernelControlsPlugin, pyodideKernelPlugin, roomKernelSpecsPlugin } from './kernel';
+import { kernelControlsPlugin, pyodideKernelPlugin } from './kernel';
 import { panelPlugin } from './panel';
 import { roomPlugin } from './room';
+import { noEventsPlugin, roomKernelSpecsPlugin } from './services';
+import { browserSettingsPlugin } from './settings';
 
 const plugins: (JupyterFrontEndPlugin<any> | ServiceManagerPlugin<any>)[] = [
   pyodideKernelPlugin,
@@ -12,7 +17,9 @@ const plugins: (JupyterFrontEndPlugin<any> | ServiceManagerPlugin<any>)[] = [
   roomKernelSpecsPlugin,
   roomPlugin,
   panelPlugin,
-  highlightPlugin
+  highlightPlugin,
+  browserSettingsPlugin,
+  noEventsPlugin
 ];
 
 export default plugins;

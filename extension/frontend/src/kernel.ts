@@ -14,16 +14,12 @@
  * interviewer's cookie); the page runs room cells through the "Candidate's browser"
  * kernel instead (relay.ts), which this plugin registers on pages that are not a room's.
  *
- * Three plugins:
+ * Two plugins (the room pages' service managers are in services.ts):
  * - pyodideKernelPlugin registers the kernels and keeps this page's kernels (IPyodideKernels);
  * - kernelControlsPlugin sends the interrupt commands to them, and on a room's notebook page
  *   (page config `interviewNotebook`, set by the server) starts the notebook's session at
  *   once: the kernel boots while the page is still loading, and the notebook finds the
- *   session running when it opens;
- * - roomKernelSpecsPlugin lists only in-browser kernels: hybrid-kernels would add the
- *   server's, which a room user may not start. The server turns it on for room pages in
- *   place of hybrid-kernels' kernel-spec manager (jupyter_interview/pageconfig.py); our
- *   package.json keeps it off everywhere else.
+ *   session running when it opens.
  */
 import {
   JupyterFrontEnd,
@@ -31,19 +27,10 @@ import {
 } from '@jupyterlab/application';
 import { PageConfig, PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker } from '@jupyterlab/notebook';
-import {
-  Contents,
-  IContentsManager,
-  IKernelSpecManager,
-  IServerSettings,
-  KernelSpec,
-  KernelSpecManager,
-  ServerConnection,
-  ServiceManagerPlugin
-} from '@jupyterlab/services';
+import { Contents, IContentsManager, ServiceManagerPlugin } from '@jupyterlab/services';
 import { PyodideKernel } from '@jupyterlite/pyodide-kernel/lib/kernel';
 import type { IPyodideWorkerKernel } from '@jupyterlite/pyodide-kernel/lib/tokens';
-import { IKernel, IKernelSpecs, LiteKernelSpecClient } from '@jupyterlite/services';
+import { IKernel, IKernelSpecs } from '@jupyterlite/services';
 import { Token } from '@lumino/coreutils';
 
 import { RELAY_KERNEL, RelayKernel, roomOfLocation } from './relay';
@@ -62,6 +49,12 @@ interface ISettings {
   pipliteUrls: string[];
   disablePyPIFallback: boolean;
   loadPyodideOptions: PyodideKernel.IOptions['loadPyodideOptions'];
+  /** The room's packages this server does not serve: loaded after start, in the background. */
+  preloadPackages: string[];
+}
+
+interface IInterviewKernelOptions extends PyodideKernel.IOptions {
+  preloadPackages: string[];
 }
 
 export class InterviewPyodideKernel extends PyodideKernel {
@@ -92,11 +85,30 @@ export class InterviewPyodideKernel extends PyodideKernel {
     options: PyodideKernel.IOptions
   ): IPyodideWorkerKernel.IOptions {
     const remote = super.initRemoteOptions(options);
+    // A room's kernel sets up its %%piston magics as it starts, in the worker, outside
+    // IPython's cells: a silent cell sent by the page used to advance IPython's execution
+    // count but not the kernel's, so later cells showed one less than their In [N].
+    const roomId = roomOfLocation(options.location);
+    const magics = roomId
+      ? {
+          base_url: PageConfig.getBaseUrl(),
+          room_id: roomId,
+          xsrf: decodeURIComponent(document.cookie.match(/(?:^|;\s*)_xsrf=([^;]+)/)?.[1] ?? '')
+        }
+      : undefined;
+    const ours = {
+      magics,
+      preloadPackages: (options as IInterviewKernelOptions).preloadPackages ?? []
+    };
     if (!crossOriginIsolated) {
-      return remote;
+      return { ...remote, ...ours } as IPyodideWorkerKernel.IOptions;
     }
     this._interruptBuffer = new Int32Array(new SharedArrayBuffer(4));
-    return { ...remote, interruptBuffer: this._interruptBuffer } as IPyodideWorkerKernel.IOptions;
+    return {
+      ...remote,
+      ...ours,
+      interruptBuffer: this._interruptBuffer
+    } as IPyodideWorkerKernel.IOptions;
   }
 
   private _interruptBuffer?: Int32Array;
@@ -116,7 +128,8 @@ function readSettings(): ISettings {
     pipliteUrls: (settings.pipliteUrls ?? []).map(resolve),
     disablePyPIFallback: !!settings.disablePyPIFallback,
     // Typed as if lockFileURL were required; loadPyodide defaults it, as upstream relies on.
-    loadPyodideOptions: settings.loadPyodideOptions ?? ({} as ISettings['loadPyodideOptions'])
+    loadPyodideOptions: settings.loadPyodideOptions ?? ({} as ISettings['loadPyodideOptions']),
+    preloadPackages: settings.preloadPackages ?? []
   };
 }
 
@@ -148,8 +161,8 @@ export const pyodideKernelPlugin: ServiceManagerPlugin<IPyodideKernels> = {
   autoStart: true,
   requires: [IKernelSpecs, IContentsManager],
   provides: IPyodideKernels,
-  // A service plugin (roomKernelSpecsPlugin needs it): activated before the application
-  // exists, with no app.
+  // A service plugin (the room kernel-spec manager needs it): activated before the
+  // application exists, with no app.
   activate: (
     _: null,
     kernelspecs: IKernelSpecs,
@@ -184,8 +197,9 @@ export const pyodideKernelPlugin: ServiceManagerPlugin<IPyodideKernels> = {
           disablePyPIFallback: settings.disablePyPIFallback,
           mountDrive: crossOriginIsolated,
           loadPyodideOptions: settings.loadPyodideOptions,
+          preloadPackages: settings.preloadPackages,
           contentsManager
-        });
+        } as IInterviewKernelOptions);
         return keep(kernel);
       }
     });
@@ -239,29 +253,5 @@ export const kernelControlsPlugin: JupyterFrontEndPlugin<void> = {
         kernels.interrupt(connection.id);
       }
     });
-  }
-};
-
-export const roomKernelSpecsPlugin: ServiceManagerPlugin<KernelSpec.IManager> = {
-  id: 'jupyter-interview:room-kernelspecs',
-  description: 'Room pages list only the in-browser kernels, never the server\'s.',
-  autoStart: true,
-  provides: IKernelSpecManager,
-  // IPyodideKernels: only once the Pyodide kernel is registered, so that the first list
-  // already holds it (a notebook opening on an empty list would start no kernel).
-  requires: [IKernelSpecs, IPyodideKernels],
-  optional: [IServerSettings],
-  activate: (
-    _: null,
-    kernelSpecs: IKernelSpecs,
-    __: IPyodideKernels,
-    serverSettings: ServerConnection.ISettings | null
-  ): KernelSpec.IManager => {
-    const manager = new KernelSpecManager({
-      kernelSpecAPIClient: new LiteKernelSpecClient({ kernelSpecs }),
-      serverSettings: serverSettings ?? undefined
-    });
-    kernelSpecs.changed.connect(() => void manager.refreshSpecs());
-    return manager;
   }
 };

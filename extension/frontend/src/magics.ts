@@ -1,49 +1,34 @@
 /**
- * Loads the %%piston magics into a room notebook's Python kernel, each time the kernel
- * starts. No kernel is ever handed the server's token.
+ * Loads the %%piston magics into a room notebook's server kernel, each time it starts (only
+ * when an operator allows server kernels for rooms): the server gives such a kernel the
+ * room's endpoint and a runner token in its environment, so it only loads them. No kernel
+ * is ever handed the server's token.
  *
- * - The candidate's in-browser kernel (Pyodide) has the magics from its start-up packages
- *   (lite/build.py); they call the room's execute endpoint from the candidate's own page,
- *   with the candidate's cookie and XSRF header.
- * - A server kernel of a room (only when an operator allows them) is given the room's
- *   endpoint and a runner token by the server, in its environment: it only loads them.
- * - The "Candidate's browser" kernel runs nothing itself: nothing to load.
+ * The candidate's in-browser kernel (Pyodide) sets its magics up by itself as it starts
+ * (kernel.ts, the worker), with the candidate's own cookie and XSRF header; the
+ * "Candidate's browser" kernel runs nothing itself.
  */
-import { PageConfig } from '@jupyterlab/coreutils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel } from '@jupyterlab/services';
 
 import { RELAY_KERNEL } from './relay';
 
 const LOAD = "get_ipython().run_line_magic('load_ext', 'jupyter_interview.sandbox.magics')";
+/** The in-browser kernels: the Pyodide one sets its magics up itself, the relay runs nothing. */
+const IN_BROWSER = new Set(['python', RELAY_KERNEL]);
 
-function browserSetup(roomId: string): string {
-  const xsrf = decodeURIComponent(document.cookie.match(/(?:^|;\s*)_xsrf=([^;]+)/)?.[1] ?? '');
-  const args = { base_url: PageConfig.getBaseUrl(), room_id: roomId, xsrf };
-  return [
-    LOAD,
-    'import jupyter_interview.sandbox.magics as _interview_magics',
-    `_interview_magics.configure(**${JSON.stringify(args)})`,
-    'del _interview_magics'
-  ].join('\n');
-}
-
-async function load(kernel: Kernel.IKernelConnection, roomId: string): Promise<void> {
+async function load(kernel: Kernel.IKernelConnection): Promise<void> {
   // The spec comes from the kernelspecs, without waiting for the kernel to be ready
   // (kernel.info would, and a cell run meanwhile would go first).
   const spec = await kernel.spec;
-  if (spec?.language !== 'python' || spec.name === RELAY_KERNEL) {
+  if (spec?.language !== 'python' || IN_BROWSER.has(spec.name)) {
     return;
   }
-  kernel.requestExecute({
-    code: spec.name === 'python' ? browserSetup(roomId) : LOAD,
-    silent: true,
-    store_history: false,
-    allow_stdin: false
-  });
+  // silent: ipykernel neither counts it nor keeps it in its history.
+  kernel.requestExecute({ code: LOAD, silent: true, store_history: false, allow_stdin: false });
 }
 
-export function loadMagicsInto(panel: NotebookPanel, roomId: string): void {
+export function loadMagicsInto(panel: NotebookPanel): void {
   const session = panel.sessionContext;
   // Kernels (by id) that were sent the magics. Send them as soon as a kernel connection
   // exists, so they are first in its queue, ahead of any cell the user runs while the
@@ -55,7 +40,7 @@ export function loadMagicsInto(panel: NotebookPanel, roomId: string): void {
       return;
     }
     loaded.add(kernel.id);
-    void load(kernel, roomId);
+    void load(kernel);
   };
   session.statusChanged.connect((_, status) => {
     const kernel = session.session?.kernel;

@@ -22,6 +22,7 @@ import { notebookIcon, usersIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import { IRoom, ITemplate, requestAPI, timeLeft } from './api';
+import { isRoomPage } from './kernel';
 
 const NEW = 'interview:new';
 const REFRESH_MS = 5_000;
@@ -41,16 +42,37 @@ class NewInterviewForm extends Widget {
     this.title.label = 'New interview';
     this.titleInput = this.input('Title (optional)');
     this.candidate = this.input('Candidate name');
-    this.node.append(label('Template', this.template), label('Title', this.titleInput), label('Candidate', this.candidate));
+    this.interviewer = this.input('Your name, as the candidate sees it (optional)');
+    this.mode = document.createElement('select');
+    for (const [value, text] of [
+      ['live', 'Live: you take part'],
+      ['take-home', 'Take-home: the candidate alone, until Submit or the deadline']
+    ]) {
+      const option = document.createElement('option');
+      option.value = value;
+      option.textContent = text;
+      this.mode.appendChild(option);
+    }
+    this.node.append(
+      label('Template', this.template),
+      label('Kind', this.mode),
+      label('Title', this.titleInput),
+      label('Candidate', this.candidate),
+      label('Interviewer', this.interviewer)
+    );
   }
 
   getValue(): Record<string, string> {
-    const body: Record<string, string> = { template: this.template.value };
-    if (this.titleInput.value.trim()) {
-      body.title = this.titleInput.value.trim();
-    }
-    if (this.candidate.value.trim()) {
-      body.candidate_name = this.candidate.value.trim();
+    const body: Record<string, string> = { template: this.template.value, mode: this.mode.value };
+    const optional: [string, HTMLInputElement][] = [
+      ['title', this.titleInput],
+      ['candidate_name', this.candidate],
+      ['interviewer_name', this.interviewer]
+    ];
+    for (const [key, input] of optional) {
+      if (input.value.trim()) {
+        body[key] = input.value.trim();
+      }
     }
     return body;
   }
@@ -63,8 +85,10 @@ class NewInterviewForm extends Widget {
   }
 
   private readonly template: HTMLSelectElement;
+  private readonly mode: HTMLSelectElement;
   private readonly titleInput: HTMLInputElement;
   private readonly candidate: HTMLInputElement;
+  private readonly interviewer: HTMLInputElement;
 }
 
 function label(text: string, control: HTMLElement): HTMLLabelElement {
@@ -103,6 +127,9 @@ async function newInterview(app: JupyterFrontEnd): Promise<IRoom | null> {
     Notification.success(`Room created. The candidate link is on your clipboard.`, {
       autoClose: 6000
     });
+  }
+  for (const warning of room.warnings ?? []) {
+    Notification.warning(warning, { autoClose: false });
   }
   return room;
 }
@@ -151,7 +178,15 @@ class RoomsPanel extends Widget {
         title.textContent = room.title;
         const meta = document.createElement('div');
         const online = room.online?.length ? `online: ${room.online.join(', ')}` : 'nobody online';
-        meta.textContent = [room.candidate_name ?? 'no candidate name', room.status, timeLeft(room), online].join(' · ');
+        const ended = { submitted: 'submitted', ended: 'ended', timeout: 'timed out' };
+        const state =
+          room.status === 'ended' && room.end_reason ? ended[room.end_reason] : timeLeft(room);
+        meta.textContent = [
+          room.candidate_name ?? 'no candidate name',
+          room.mode === 'take-home' ? 'take-home' : 'live',
+          state,
+          online
+        ].join(' · ');
         const actions = document.createElement('div');
         actions.append(
           button('Open', () => void this.app.commands.execute('docmanager:open', { path: room.notebook_path })),
@@ -159,12 +194,23 @@ class RoomsPanel extends Widget {
           button('Copy observer link', () => room.links && Clipboard.copyToSystem(room.links.observer))
         );
         if (room.status === 'open') {
-          actions.append(button('End', () => void this.end(room)));
+          actions.append(
+            button('+10 min', () => void this.extend(room)),
+            button('End', () => void this.end(room))
+          );
         }
         item.append(title, meta, actions);
         return item;
       })
     );
+  }
+
+  private async extend(room: IRoom): Promise<void> {
+    await requestAPI(`rooms/${room.id}/extend`, {
+      method: 'POST',
+      body: JSON.stringify({ minutes: 10 })
+    });
+    await this.refresh();
   }
 
   private async end(room: IRoom): Promise<void> {
@@ -194,10 +240,13 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     launcher: ILauncher | null,
     palette: ICommandPalette | null
   ) => {
+    if (isRoomPage()) {
+      return; // a room link: none of this is for it
+    }
     try {
       await requestAPI<IRoom[]>('rooms');
     } catch {
-      return; // a room link: none of this is for it
+      return; // not the interviewer: none of this is for it
     }
     let panel: RoomsPanel | null = null;
     app.commands.addCommand(NEW, {

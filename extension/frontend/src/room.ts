@@ -8,12 +8,11 @@
  *   its Content-Security-Policy blocks inline script besides.)
  * - On the interviewer's page a room notebook runs on the "Candidate's browser" kernel
  *   (relay.ts): room code never runs in the interviewer's page.
- * - The room banner: title, status and time left, kept current by the room's event stream.
+ * - On the interviewer's page, a banner in the notebook's toolbar: title and time left. On
+ *   a room user's page, the header that replaces Notebook 7's chrome (chrome.ts). Both
+ *   follow the room's event stream.
  * - On the candidate's page: the interviewer's runs execute here (relay.ts); the %%piston
  *   magics load into the kernel (magics.ts).
- * - For a read-only link (an observer, or a candidate once the room has ended) the notebook
- *   is read-only in the page: the server drops their edits anyway, this keeps the page from
- *   showing edits that will never reach the room.
  */
 import {
   JupyterFrontEnd,
@@ -31,16 +30,15 @@ import { IRenderMime, IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 
 import { IRoom, timeLeft } from './api';
+import { RoomHeader } from './chrome';
 import { RoomEvents } from './events';
 import { isRoomPage } from './kernel';
 import { loadMagicsInto } from './magics';
 import { RELAY_KERNEL, roomOfLocation, serveRuns } from './relay';
 
+/** The interviewer's banner, in the notebook's toolbar: the room's title and time left. */
 class RoomBanner extends Widget {
-  constructor(
-    private readonly panel: NotebookPanel,
-    events: RoomEvents
-  ) {
+  constructor(events: RoomEvents) {
     super();
     this.addClass('jp-InterviewBanner');
     this.node.setAttribute('role', 'status');
@@ -62,38 +60,14 @@ class RoomBanner extends Widget {
     if (!room) {
       return;
     }
-    const readOnly =
-      room.role === 'observer' ||
-      (room.role === 'candidate' && room.status === 'ended');
     const parts = [room.title];
     parts.push(room.status === 'open' ? timeLeft(room) : 'the interview has ended');
-    if (readOnly) {
-      parts.push(room.status === 'ended' ? 'read-only' : 'watching: read-only');
-    }
     this.node.textContent = parts.filter(Boolean).join(' · ');
     this.toggleClass('jp-mod-ended', room.status === 'ended');
-    if (readOnly) {
-      makeReadOnly(this.panel);
-    }
   }
 
   private room: IRoom | null = null;
   private readonly tick: number;
-}
-
-function makeReadOnly(panel: NotebookPanel): void {
-  if (panel.hasClass('jp-mod-interviewReadOnly')) {
-    return;
-  }
-  panel.addClass('jp-mod-interviewReadOnly');
-  const lock = () => {
-    for (const cell of panel.content.widgets) {
-      cell.readOnly = true;
-    }
-  };
-  lock();
-  panel.content.model?.cells.changed.connect(lock);
-  panel.content.mode = 'command';
 }
 
 /** The same model, untrusted: what every renderer of a room notebook is given. */
@@ -195,10 +169,19 @@ export const roomPlugin: JupyterFrontEndPlugin<void> = {
           unsaved = Notification.warning(saving.message, { autoClose: false });
         }
       });
-      panel.toolbar.insertItem(0, 'interview-room', new RoomBanner(panel, events));
-      loadMagicsInto(panel, meta.room_id);
-      if (PageConfig.getOption('interviewRole') === 'candidate') {
-        serveRuns(panel, events, () => void app.commands.execute('notebook:interrupt-kernel'));
+      loadMagicsInto(panel);
+      const role = PageConfig.getOption('interviewRole');
+      if (role === 'candidate' || role === 'observer') {
+        // A room user's page: our header in place of Notebook 7's chrome (chrome.ts).
+        document.body.classList.add('jp-mod-interviewRoomPage');
+        app.shell.add(new RoomHeader(app, panel, events, role), 'top', { rank: 0 });
+        // Notebook 7's menu bar (its menus are off for room pages) would stay as an empty band.
+        (app.shell as unknown as { menu?: Widget }).menu?.hide();
+        if (role === 'candidate') {
+          serveRuns(panel, events, () => void app.commands.execute('notebook:interrupt-kernel'));
+        }
+      } else {
+        panel.toolbar.insertItem(0, 'interview-room', new RoomBanner(events));
       }
     });
   }

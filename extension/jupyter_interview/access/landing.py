@@ -118,11 +118,18 @@ class RoomLinkHandler(JupyterHandler):
             intro = "You are joining as an observer: you will see the notebook live, read-only."
         elif room.status == "ended":
             intro = "This interview has ended: the notebook opens read-only."
+        elif room.mode == "take-home":
+            intro = (
+                f"This is a take-home exercise. You have {room.duration_minutes} minutes from the "
+                "moment you start; the clock keeps running if you close the page. Press Submit "
+                "when you are done: at the deadline, your work is handed in as it is."
+            )
         else:
             intro = (
                 f"Your interview takes about {room.duration_minutes} minutes. "
                 "Your interviewer will see your edits and outputs live."
             )
+
         error_html = f'<p class="error">{html.escape(error)}</p>' if error else ""
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(

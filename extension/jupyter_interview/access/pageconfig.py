@@ -38,10 +38,18 @@ COMPLETION_PLUGINS = [
 # Off on every page of the server: it evaluates trusted application/javascript outputs,
 # which no interview needs (room notebooks are never trusted, and 'unsafe-eval' is in
 # the Content-Security-Policy because JupyterLab's settings need it).
-EVERYONE_DISABLED = ["@jupyterlab/javascript-extension"]
+EVERYONE_DISABLED = [
+    "@jupyterlab/javascript-extension",
+    # jupyter-collaboration's "Share" dialog offers to put the server's token in the link.
+    # Interviewers share room links from the Interviews panel instead.
+    "@jupyter/collaboration-extension:shared-link",
+]
 # Off everywhere by our package.json, on for room pages only.
 ROOM_KERNELSPECS = "jupyter-interview:room-kernelspecs"
+BROWSER_SETTINGS = "jupyter-interview:browser-settings"
+NO_EVENTS = "jupyter-interview:no-events"
 ROOM_USER_DISABLED = [
+    # In-browser kernel specs only (our room-kernelspecs instead).
     "jupyterlab-hybrid-kernels:kernel-spec-manager",
     "@jupyter-notebook/lab-extension:interface-switcher",
     "@jupyter-notebook/lab-extension:launch-tree",
@@ -65,6 +73,49 @@ ROOM_USER_DISABLED = [
     "@jupyterlab/csvviewer-extension",
     "@jupyterlab/htmlviewer-extension",
     "@jupyterlab/imageviewer-extension",
+    # Notebook 7's chrome: a room user's page has our header instead (chrome.ts). Menus,
+    # the palette and the file's name lead out of the room or to server-level actions
+    # ("Open JupyterLab", Log Out, Change Kernel, Shut Down, Trust Notebook, ...).
+    "@jupyter-notebook/application-extension:logo",
+    "@jupyter-notebook/application-extension:menus",
+    "@jupyter-notebook/application-extension:menu-spacer",
+    "@jupyter-notebook/application-extension:title",
+    "@jupyter-notebook/application-extension:info",
+    "@jupyter-notebook/application-extension:zen",
+    "@jupyter-notebook/help-extension",
+    "@jupyter-notebook/notebook-extension:checkpoints",
+    "@jupyter-notebook/notebook-extension:trusted",
+    "@jupyter-notebook/notebook-extension:kernel-logo",
+    "@jupyter-notebook/notebook-extension:kernel-status",
+    "@jupyter-notebook/notebook-extension:edit-notebook-metadata",
+    "@jupyter-notebook/notebook-extension:open-tree-tab",
+    "@jupyterlab/mainmenu-extension",
+    "@jupyterlab/help-extension",
+    "@jupyterlab/apputils-extension:palette",
+    "@jupyterlab/apputils-extension:palette-restorer",
+    "@jupyterlab/apputils-extension:themes-palette-menu",
+    "@jupyterlab/apputils-extension:kernel-status",
+    "@jupyterlab/apputils-extension:running-sessions-status",
+    "@jupyterlab/apputils-extension:print",
+    "@jupyterlab/apputils-extension:workspaces",
+    # Notebook tools that need the server (export, consoles) or are not for candidates.
+    "@jupyterlab/notebook-extension:export",
+    "@jupyterlab/notebook-extension:code-console",
+    "@jupyterlab/notebook-extension:trust-status",
+    "@jupyterlab/notebook-extension:metadata-editor",
+    "@jupyterlab/notebook-extension:tools",
+    "@jupyterlab/notebook-extension:cloned-outputs",
+    "@jupyterlab/notebook-extension:log-output",
+    "@jupyterlab/notebook-extension:open-with-no-kernel",
+    # Settings: read from the server, kept in the browser (our browser-settings instead).
+    "@jupyterlab/apputils-extension:settings-connector",
+    # Who else is on the server, and its event stream: refused to room users anyway (the
+    # pages retried them every few seconds, a 403 each time).
+    "@jupyterlab/services-extension:event-manager",
+    "@jupyter/collaboration-extension:rtcGlobalAwareness",
+    "@jupyter/collaboration-extension:rtcPanel",
+    "@jupyter/collaboration-extension:userMenu",
+    "@jupyter/collaboration-extension:user-menu-bar",
 ]
 
 
@@ -81,7 +132,8 @@ def room_page_config_hook(previous: PageConfigHook | None) -> PageConfigHook:
             return page_config
         page_config["token"] = ""
         page_config["interviewRole"] = user.role
-        disabled = [p for p in page_config["disabledExtensions"] if p != ROOM_KERNELSPECS]
+        ours = (ROOM_KERNELSPECS, BROWSER_SETTINGS, NO_EVENTS)
+        disabled = [p for p in page_config["disabledExtensions"] if p not in ours]
         disabled += ROOM_USER_DISABLED
         room = handler.settings["interview_rooms"].find(user.room_id)
         base_url = handler.settings.get("base_url", "/")

@@ -29,6 +29,10 @@ import {
 export interface IInterviewWorkerOptions extends IPyodideWorkerKernel.IOptions {
   /** Pyodide's interrupt buffer, shared with the page (Int32Array over a SharedArrayBuffer). */
   interruptBuffer?: Int32Array;
+  /** Where a room's %%piston magics send programs (its execute endpoint). */
+  magics?: { base_url: string; room_id: string; xsrf: string };
+  /** Packages to load once the kernel runs, in the background (from the Pyodide CDN). */
+  preloadPackages?: string[];
 }
 
 /** What the page answers for the worker, synchronously (Atomics.wait) from Python's side. */
@@ -52,6 +56,39 @@ class PageDriveFS extends DriveFS {
   createAPI(options: DriveFS.IOptions): ContentsAPI {
     return new PageContentsAPI(options);
   }
+}
+
+/** Python: the %%piston magics, loaded and pointed at the room, without running a cell. */
+const SETUP_MAGICS = [
+  'from IPython import get_ipython',
+  'import jupyter_interview.sandbox.magics as _m',
+  "get_ipython().extension_manager.load_extension('jupyter_interview.sandbox.magics')",
+  '_m.configure(**_interview_magics_options)',
+  'del _m, _interview_magics_options, get_ipython'
+].join('\n');
+
+/** Python: after a ModuleNotFoundError for a package from the CDN, say where it comes from. */
+const EXPLAIN_MISSING = `
+def _interview_explain(shell, etype, evalue, tb, tb_offset=None):
+    shell.showtraceback((etype, evalue, tb), tb_offset=tb_offset)
+    name = (getattr(evalue, "name", None) or "").split(".")[0]
+    where = _interview_remote_modules.get(name)
+    if where:
+        import sys
+        print(
+            f"{name} is loaded from {where}, which this browser cannot reach. This interview's"
+            f" server does not serve {name} itself: tell your interviewer.",
+            file=sys.stderr,
+        )
+
+from IPython import get_ipython
+get_ipython().set_custom_exc((ModuleNotFoundError,), _interview_explain)
+del get_ipython
+`;
+
+interface ILockEntry {
+  file_name: string;
+  imports?: string[];
 }
 
 /** Python: the working directory off sys.path while the kernel starts, and back after. */
@@ -90,12 +127,49 @@ class InterviewKernelWorker extends PyodideRemoteKernel {
 
   protected async initKernel(options: IInterviewWorkerOptions): Promise<void> {
     await this._pyodide.runPythonAsync('import pyodide_kernel');
+    if (options.magics) {
+      this._pyodide.globals.set('_interview_magics_options', this._pyodide.toPy(options.magics));
+      this._pyodide.runPython(SETUP_MAGICS);
+    }
+    await this.explainMissingPackages(options);
+    if (options.preloadPackages?.length) {
+      // Best effort, in the background: a CDN this browser cannot reach must not keep
+      // Python from starting; an import then says why it failed (below).
+      void this._pyodide
+        .loadPackage(options.preloadPackages, { messageCallback: () => undefined })
+        .catch(() => undefined);
+    }
     if (options.mountDrive) {
       this._pyodide.runPython(RESTORE_DRIVE_PATH);
       if (this._localPath) {
         this._pyodide.FS.chdir(this._pyodide.PATH.join2('/drive', this._localPath));
       }
     }
+  }
+
+  /**
+   * A package this server does not serve comes from the Pyodide CDN, which a candidate's
+   * browser may not reach: `import pandas` then failed with a bare ModuleNotFoundError.
+   * IPython now adds, after the traceback, where the package comes from and why it is
+   * missing.
+   */
+  private async explainMissingPackages(options: IInterviewWorkerOptions): Promise<void> {
+    const remote: Record<string, string> = {};
+    try {
+      const lock = await (await fetch(new URL('pyodide-lock.json', options.pyodideUrl))).json();
+      for (const entry of Object.values(lock.packages) as ILockEntry[]) {
+        if (/^https?:\/\//.test(entry.file_name)) {
+          const origin = new URL(entry.file_name).origin;
+          for (const module of entry.imports ?? []) {
+            remote[module] = origin;
+          }
+        }
+      }
+    } catch {
+      return; // no lock to read: the plain error it is
+    }
+    this._pyodide.globals.set('_interview_remote_modules', this._pyodide.toPy(remote));
+    this._pyodide.runPython(EXPLAIN_MISSING);
   }
 
   /** Before each request: an interrupt that came while nothing ran must not stop this one. */
