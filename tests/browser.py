@@ -11,6 +11,8 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Screenshots the tests take, to look at (make test keeps them; git ignores them).
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FLAGS = [
     "--headless",
     "--no-sandbox",

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
 from playwright.async_api import expect
 
-from .browser import chromium, code_cell, header_button, join, room_page, run, type_into
+from .browser import ARTIFACTS, chromium, code_cell, header_button, join, room_page, run, type_into
 from .server import TOKEN, InterviewServer
 from .yclient import YClient, connect
 
 pytestmark = pytest.mark.anyio
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 def _outputs_text(client: YClient, index: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from .browser import chromium, code_cell, join, run
+from .browser import ARTIFACTS, chromium, code_cell, join, run
 from .server import TOKEN, InterviewServer
 
 pytestmark = pytest.mark.anyio
@@ -31,6 +31,8 @@ async def test_new_interview_from_the_panel(server: InterviewServer) -> None:
         )
         panel_room = lab.locator(".jp-InterviewPanel-room", has_text="Panel-made interview")
         await panel_room.first.wait_for(timeout=15_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        await lab.screenshot(path=str(ARTIFACTS / "interviewer-panel.png"))
     with server.client() as c:
         rooms = c.get("interview/api/rooms").json()
     made = [r for r in rooms if r["title"] == "Panel-made interview"]

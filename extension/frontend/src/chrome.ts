@@ -104,13 +104,15 @@ export class RoomHeader extends Widget {
     );
 
     events.roomChanged.connect((_, room) => this.roomChanged(room));
-    const session = panel.sessionContext;
-    session.statusChanged.connect(() => this.renderKernel());
-    void session.ready.then(() => this.renderKernel());
+    if (role === 'candidate') {
+      const session = panel.sessionContext;
+      session.statusChanged.connect(() => this.renderKernel());
+      void session.ready.then(() => this.renderKernel());
+      this.renderKernel();
+    }
     const awareness = panel.model?.sharedModel.awareness;
     awareness?.on('change', () => this.renderPeople());
     this.tick = window.setInterval(() => this.renderClock(), 1000);
-    this.renderKernel();
     this.renderPeople();
   }
 
@@ -221,8 +223,16 @@ export class RoomHeader extends Widget {
       body: 'Your code stays; Python starts again and forgets its variables.',
       buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Restart' })]
     });
-    if (answer.button.accept) {
-      await this.panel.sessionContext.restartKernel();
+    if (!answer.button.accept) {
+      return;
+    }
+    const session = this.panel.sessionContext;
+    const kernel = session.session?.kernel;
+    if (kernel && kernel.status !== 'dead') {
+      await session.restartKernel();
+    } else {
+      // Whatever left the page without a working Python, Restart brings one back.
+      await session.changeKernel({ name: 'python' });
     }
   }
 

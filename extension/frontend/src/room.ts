@@ -108,6 +108,39 @@ function renderUntrusted(rendermime: IRenderMimeRegistry): void {
   }
 }
 
+/** On an interviewer's page: the name this room gives its interviewer, for the others. */
+function nameInterviewer(panel: NotebookPanel, room: IRoom): void {
+  const awareness = panel.model?.sharedModel.awareness;
+  const user = awareness?.getLocalState()?.user as Record<string, unknown> | undefined;
+  const name = room.interviewer_name;
+  if (awareness && user && name && user.name !== name) {
+    const initials = name
+      .split(/\s+/)
+      .slice(0, 2)
+      .map(part => part[0]?.toUpperCase() ?? '')
+      .join('');
+    awareness.setLocalStateField('user', { ...user, name, display_name: name, initials });
+  }
+}
+
+/** On an observer's page: no kernel at all (an observer runs nothing). */
+function runNothing(panel: NotebookPanel): void {
+  const session = panel.sessionContext;
+  const never = () => {
+    const preference = session.kernelPreference;
+    if (preference.shouldStart !== false || preference.canStart !== false) {
+      session.kernelPreference = {
+        ...preference,
+        shouldStart: false,
+        canStart: false,
+        autoStartDefault: false
+      };
+    }
+  };
+  never();
+  session.kernelPreferenceChanged.connect(never);
+}
+
 /** On an interviewer's page: this room notebook runs on the candidate's kernel. */
 function runOnCandidate(panel: NotebookPanel): void {
   const session = panel.sessionContext;
@@ -145,6 +178,8 @@ export const roomPlugin: JupyterFrontEndPlugin<void> = {
       renderUntrusted(panel.content.rendermime);
       if (!roomPage) {
         runOnCandidate(panel);
+      } else if (PageConfig.getOption('interviewRole') === 'observer') {
+        runNothing(panel);
       }
     });
     tracker.widgetAdded.connect(async (_, panel) => {
@@ -182,6 +217,7 @@ export const roomPlugin: JupyterFrontEndPlugin<void> = {
         }
       } else {
         panel.toolbar.insertItem(0, 'interview-room', new RoomBanner(events));
+        events.roomChanged.connect((_, room) => nameInterviewer(panel, room));
       }
     });
   }

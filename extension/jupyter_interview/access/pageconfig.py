@@ -43,6 +43,8 @@ EVERYONE_DISABLED = [
     # jupyter-collaboration's "Share" dialog offers to put the server's token in the link.
     # Interviewers share room links from the Interviews panel instead.
     "@jupyter/collaboration-extension:shared-link",
+    # "Would you like to get notified about official Jupyter news?": not during interviews.
+    "@jupyterlab/apputils-extension:announcements",
 ]
 # Off everywhere by our package.json, on for room pages only.
 ROOM_KERNELSPECS = "jupyter-interview:room-kernelspecs"
@@ -53,7 +55,6 @@ ROOM_USER_DISABLED = [
     "jupyterlab-hybrid-kernels:kernel-spec-manager",
     "@jupyter-notebook/lab-extension:interface-switcher",
     "@jupyter-notebook/lab-extension:launch-tree",
-    "@jupyterlab/apputils-extension:announcements",
     # Tools a room user either may not use (terminals, workspaces, the extension manager,
     # the running-sessions list) or does not need in one notebook. Not loading them takes
     # a fifth off the page's start (bench/candidate_page.py).
@@ -137,8 +138,11 @@ def room_page_config_hook(previous: PageConfigHook | None) -> PageConfigHook:
         disabled += ROOM_USER_DISABLED
         room = handler.settings["interview_rooms"].find(user.room_id)
         base_url = handler.settings.get("base_url", "/")
-        if room is not None and handler.request.path == url_path_join(
-            base_url, "notebooks", url_escape(room.notebook_path)
+        if (
+            room is not None
+            and user.role == "candidate"
+            and handler.request.path
+            == url_path_join(base_url, "notebooks", url_escape(room.notebook_path))
         ):
             page_config["interviewNotebook"] = room.notebook_path
         if room is not None:
