@@ -159,6 +159,14 @@ class InterviewApp(ExtensionApp):
         history, and start-up recovery writes it.""",
     )
 
+    paste_threshold = Int(
+        200,
+        config=True,
+        help="A paste into a room's notebook of at least this many characters is noted in "
+        "the room's timeline, with its length (and its text, if the room keeps it). "
+        "Default 200; 0 turns the signal off.",
+    )
+
     interviewer_name = Unicode(
         "Interviewer",
         config=True,
@@ -213,12 +221,14 @@ class InterviewApp(ExtensionApp):
             {
                 SETTINGS_KEY: gate,
                 "interview_bridge": self.bridge,
+                "interview_history": history,
                 "interview_online": self.bridge.online,
                 "interview_openapi": routes.openapi(),
                 "interview_max_transport_bytes": 2 * self.max_message_bytes,
                 "interview_problems": self.problems,
                 "interview_served_packages": served_packages(Path(self.lite_dir)),
                 "interview_interviewer_name": self.interviewer_name,
+                "interview_paste_threshold": self.paste_threshold,
                 "interview_local_url": self.serverapp.connection_url,
                 "interview_rooms": self.rooms,
                 "interview_executor": self.executor,

@@ -14,10 +14,11 @@ from tornado import web
 from .access.landing import RoomLinkHandler
 from .api import handlers as api
 from .api.openapi import Routes, openapi_document
+from .review import handlers as review
 from .rooms import handlers as rooms
 from .sandbox import handlers as sandbox
 
-API_ROUTES: Routes = [*api.ROUTES, *rooms.ROUTES, *sandbox.ROUTES]
+API_ROUTES: Routes = [*api.ROUTES, *rooms.ROUTES, *sandbox.ROUTES, *review.ROUTES]
 
 
 def openapi() -> dict[str, Any]:

@@ -20,6 +20,7 @@ export interface IRoom {
   end_reason: 'submitted' | 'ended' | 'timeout' | null;
   submitted_at: string | null;
   interviewer_name: string | null;
+  record_paste_text: boolean;
   template?: string;
   candidate_name?: string | null;
   online?: string[];

@@ -15,6 +15,7 @@
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
@@ -104,6 +105,9 @@ export class RoomHeader extends Widget {
     );
 
     events.roomChanged.connect((_, room) => this.roomChanged(room));
+    if (role === 'candidate') {
+      this.noteSignals();
+    }
     if (role === 'candidate') {
       const session = panel.sessionContext;
       session.statusChanged.connect(() => this.renderKernel());
@@ -215,6 +219,48 @@ export class RoomHeader extends Widget {
       }
     }
     this.peopleNode.textContent = names.size ? `In the room: ${[...names].join(', ')}` : '';
+  }
+
+  /**
+   * Long pastes and leaving the tab are noted in the room's timeline, for the graders
+   * (evidence to look at, never a verdict). The landing page said so, and this says it
+   * again. A paste is noted with its length; its text only if the room keeps it.
+   */
+  private noteSignals(): void {
+    const threshold = Number(PageConfig.getOption('interviewPasteThreshold') || 0);
+    const send = (body: Record<string, unknown>) => {
+      if (!this.room || this.room.status !== 'open') {
+        return;
+      }
+      void requestAPI(`rooms/${this.room.id}/signals`, {
+        method: 'POST',
+        body: JSON.stringify(body)
+      }).catch(() => undefined);
+    };
+    if (threshold > 0) {
+      document.addEventListener(
+        'paste',
+        event => {
+          const text = event.clipboardData?.getData('text/plain') ?? '';
+          if (text.length >= threshold) {
+            const cellId = this.panel.content.activeCell?.model.id;
+            send({
+              kind: 'paste',
+              length: text.length,
+              ...(cellId ? { cell_id: cellId } : {}),
+              ...(this.room?.record_paste_text ? { text: text.slice(0, 10_000) } : {})
+            });
+          }
+        },
+        true
+      );
+    }
+    window.addEventListener('blur', () => send({ kind: 'blur' }));
+    window.addEventListener('focus', () => send({ kind: 'focus' }));
+    Notification.info(
+      'Your edits are kept with their time; long pastes and leaving this tab are noted for the people who review the interview.',
+      { autoClose: 10_000 }
+    );
   }
 
   private async restart(): Promise<void> {

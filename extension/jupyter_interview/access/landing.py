@@ -20,6 +20,12 @@ from ..api.principal import RoomUser
 from ..rooms.store import Room, RoomStore, now
 from .gate import RoomGate
 
+# What the candidate's page notes for the graders, said before the candidate starts.
+RECORDED = (
+    "Your Python runs in this browser. Your edits are kept with the time they were made, "
+    "and long pastes and leaving this tab are noted for the people who review the interview."
+)
+
 _NAME = re.compile(r"^[^\x00-\x1f\x7f<>]{1,60}$")
 
 _PAGE = """<!doctype html>
@@ -129,6 +135,8 @@ class RoomLinkHandler(JupyterHandler):
                 f"Your interview takes about {room.duration_minutes} minutes. "
                 "Your interviewer will see your edits and outputs live."
             )
+        if user.role == "candidate" and room.status == "open":
+            intro += " " + RECORDED
 
         error_html = f'<p class="error">{html.escape(error)}</p>' if error else ""
         self.set_header("Content-Type", "text/html; charset=utf-8")

@@ -133,6 +133,9 @@ def room_page_config_hook(previous: PageConfigHook | None) -> PageConfigHook:
             return page_config
         page_config["token"] = ""
         page_config["interviewRole"] = user.role
+        page_config["interviewPasteThreshold"] = handler.settings.get(
+            "interview_paste_threshold", 0
+        )
         ours = (ROOM_KERNELSPECS, BROWSER_SETTINGS, NO_EVENTS)
         disabled = [p for p in page_config["disabledExtensions"] if p not in ours]
         disabled += ROOM_USER_DISABLED

@@ -78,7 +78,10 @@ class RoomPolicy:
             return scope.writable
         if method in _READ and path == f"/interview/api/rooms/{scope.room_id}/events":
             return True
-        if method == "POST" and path == f"/interview/api/rooms/{scope.room_id}/submit":
+        if method == "POST" and path in (
+            f"/interview/api/rooms/{scope.room_id}/submit",
+            f"/interview/api/rooms/{scope.room_id}/signals",
+        ):
             return scope.role == "candidate" and scope.writable
         if method == "POST" and path.startswith(f"/interview/api/rooms/{scope.room_id}/runs/"):
             # The candidate's page reports an interviewer's run it carried out.

@@ -80,6 +80,11 @@ class RoomCreate(_Strict):
         max_length=60,
         description="the name the candidate sees for the interviewer in this room",
     )
+    record_paste_text: bool = Field(
+        default=False,
+        description="keep the text of the candidate's long pastes in the timeline (by "
+        "default only their length)",
+    )
 
 
 class RoomUpdate(_Strict):
@@ -119,6 +124,9 @@ class RoomPublic(BaseModel):
     )
     submitted_at: datetime | None
     interviewer_name: str | None
+    record_paste_text: bool = Field(
+        description="the text of long pastes is kept, not only their length"
+    )
 
 
 class RoomOut(RoomPublic):
@@ -234,3 +242,85 @@ class RunReport(_Strict):
 
     status: Literal["ok", "error", "aborted"]
     execution_count: int | None = None
+
+
+class AuthorOut(BaseModel):
+    """Who did it: a room link's user (candidate, observer) or the interviewer."""
+
+    id: str
+    role: str
+    name: str
+
+
+class OutputSize(BaseModel):
+    type: str = Field(description="output_type, with the stream's name or the data's MIME types")
+    size: int = Field(description="characters of content")
+
+
+TimelineKind = Literal[
+    "edit", "cells", "run", "error", "piston", "join", "leave", "paste", "blur", "focus", "end"
+]
+
+
+class TimelineEvent(BaseModel):
+    """One thing that happened; the fields after ``author`` are there for some kinds."""
+
+    kind: TimelineKind
+    seq: int = Field(description="the history position at (or just before) it: open with ?at=")
+    time: datetime
+    author: AuthorOut | None = Field(default=None, description="none: the server itself")
+    cell_id: str | None = None
+    end_seq: int | None = Field(default=None, description="edit: its last update")
+    end_time: datetime | None = None
+    inserted: int | None = Field(default=None, description="edit: characters typed")
+    deleted: int | None = Field(default=None, description="edit: characters removed")
+    count: int | None = Field(default=None, description="cells: how many cells after")
+    execution_count: int | None = None
+    status: str | None = Field(default=None, description="run: ok or error; piston: its status")
+    outputs: list[OutputSize] | None = None
+    ename: str | None = None
+    evalue: str | None = None
+    language: str | None = None
+    duration_ms: int | None = None
+    length: int | None = Field(default=None, description="paste: characters pasted")
+    text: str | None = Field(default=None, description="paste: the text, if the room keeps it")
+    reason: str | None = Field(default=None, description="end: submitted, ended or timeout")
+
+
+class TimelineOut(BaseModel):
+    room_id: str
+    first_seq: int
+    last_seq: int
+    participants: list[AuthorOut]
+    events: list[TimelineEvent]
+
+
+class CellChange(BaseModel):
+    cell_id: str
+    change: list[Literal["added", "removed", "moved", "changed"]]
+    cell_type: str
+    from_index: int | None = None
+    to_index: int | None = None
+    source_diff: list[str] = Field(description="unified diff lines of the source")
+    outputs_changed: bool | None = None
+    outputs_from: list[OutputSize] = Field(default_factory=list)
+    outputs_to: list[OutputSize] = Field(default_factory=list)
+
+
+class DiffOut(BaseModel):
+    from_seq: int
+    to_seq: int
+    from_time: datetime | None
+    to_time: datetime | None
+    cells: list[CellChange] = Field(description="the cells that differ, in the later order")
+
+
+class Signal(_Strict):
+    """What the candidate's page notes for the graders: a long paste, leaving the tab."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    kind: Literal["paste", "blur", "focus"]
+    cell_id: str | None = Field(default=None, max_length=100)
+    length: int | None = Field(default=None, ge=0, le=10_000_000)
+    text: str | None = Field(default=None, max_length=10_000)

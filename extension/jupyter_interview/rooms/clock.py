@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ..api.models import EndReason
 from .store import Room, RoomStore, now
@@ -23,7 +23,9 @@ def end_room(rooms: RoomStore, room: Room, reason: EndReason, at: datetime | Non
     """End an open room (no-op for an ended one)."""
     if room.status != "open":
         return room
-    changes: dict[str, object] = {"status": "ended", "ended_at": at or now(), "end_reason": reason}
+    # To the microsecond: the timeline orders the end among edits of the same second.
+    ended = at or datetime.now(UTC)
+    changes: dict[str, object] = {"status": "ended", "ended_at": ended, "end_reason": reason}
     if reason == "submitted":
         changes["submitted_at"] = changes["ended_at"]
     return rooms.update(room.id, **changes)

@@ -121,6 +121,7 @@ class RoomsHandler(RoomsAPIHandler):
             languages=template.meta.languages,
             mode=body.mode,
             interviewer_name=body.interviewer_name,
+            record_paste_text=body.record_paste_text,
             packages=template.meta.packages,
         )
         self.rooms.add(room)

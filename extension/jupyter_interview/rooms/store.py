@@ -81,6 +81,7 @@ _ADDED_COLUMNS = [
     ("submitted_at", "TEXT"),
     ("interviewer_name", "TEXT"),
     ("packages", "TEXT NOT NULL DEFAULT '[]'"),
+    ("record_paste_text", "INTEGER NOT NULL DEFAULT 0"),
 ]
 # Every column of a room, in the order Room's fields take them.
 _COLUMNS = [
@@ -139,6 +140,7 @@ class Room:
     submitted_at: datetime | None = None
     interviewer_name: str | None = None
     packages: list[str] = field(default_factory=list)
+    record_paste_text: bool = False
 
     @property
     def ends_at(self) -> datetime | None:
@@ -163,6 +165,7 @@ class Room:
             end_reason=self.end_reason,
             submitted_at=self.submitted_at,
             interviewer_name=self.interviewer_name,
+            record_paste_text=self.record_paste_text,
         )
 
     @property
@@ -383,4 +386,5 @@ def _room(row: sqlite3.Row) -> Room:
         submitted_at=_when(row["submitted_at"]),
         interviewer_name=row["interviewer_name"],
         packages=json.loads(row["packages"]),
+        record_paste_text=bool(row["record_paste_text"]),
     )

@@ -344,6 +344,11 @@ def author_of(socket: WebSocketHandler | None, user: RoomUser | None) -> Author 
     )
 
 
+def author_of_user(user: RoomUser) -> Author:
+    """The author of what a room user sends over HTTP (not over a collaboration socket)."""
+    return Author(id=user.username, role=user.role, name=user.name, connection="http")
+
+
 def _size(n: int) -> str:
     return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n / 1024:g} KiB"
 
@@ -419,6 +424,20 @@ class SyncBridge:
                 self._guards[room] = RoomGuard(room, self)
             self.sockets.add(socket)
             connection_socket.set(socket)
+            self._record(room, "join", socket)
+
+    def detach(self, socket: WebSocketHandler) -> None:
+        """The socket closed: a leave, for the timeline."""
+        room = getattr(socket, "room", None)
+        if isinstance(room, DocumentRoom):
+            self._record(room, "leave", socket)
+
+    def _record(self, room: DocumentRoom, kind: str, socket: WebSocketHandler) -> None:
+        if self.history is None or room.ystore is None:
+            return
+        user = socket.current_user
+        author = author_of(socket, user if isinstance(user, RoomUser) else None)
+        self.history.record(room.ystore.path, kind, author)
 
     def online(self, room: str, open_: bool = True) -> list[str]:
         return self.sockets.online(room, open_)

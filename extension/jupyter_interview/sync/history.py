@@ -51,6 +51,21 @@ CREATE TABLE IF NOT EXISTS yupdates (
     author TEXT
 );
 CREATE INDEX IF NOT EXISTS yupdates_path ON yupdates (path, id);
+CREATE TABLE IF NOT EXISTS room_events (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    timestamp REAL NOT NULL,
+    author TEXT,
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS room_events_path ON room_events (path, id);
+CREATE TABLE IF NOT EXISTS keyframes (
+    path TEXT NOT NULL,
+    upto INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    PRIMARY KEY (path, upto)
+);
 """
 # Added after the first release: older files get the column on open.
 _AUTHOR_COLUMN = "ALTER TABLE yupdates ADD COLUMN author TEXT"
@@ -62,6 +77,36 @@ _MAX_BATCH = 5000
 _BATCH_INTERVAL = 0.01
 
 Row = tuple[bytes, bytes, float]
+
+
+@dataclass(frozen=True)
+class Update:
+    """One stored update of a room, for review: its position (``seq``), time and author."""
+
+    seq: int
+    update: bytes
+    timestamp: float
+    author: dict | None
+
+
+@dataclass(frozen=True)
+class RoomEvent:
+    """Something that happened in a room besides edits: a join, a leave, a paste, focus."""
+
+    seq: int
+    kind: str
+    timestamp: float
+    author: dict | None
+    data: dict
+
+
+@dataclass(frozen=True)
+class _EventRow:
+    path: str
+    kind: str
+    timestamp: float
+    author: str | None
+    data: str
 
 
 @dataclass(frozen=True)
@@ -157,6 +202,76 @@ class HistoryDB:
         self.append(path, update, b"", time.time(), author)
         await self.flush()
 
+    def record(
+        self, path: str, kind: str, author: Author | None = None, data: dict | None = None
+    ) -> None:
+        """Queue a room event (a join, a leave, a paste, ...); never blocks."""
+        self._queue.put(
+            _EventRow(path, kind, time.time(), author and author.to_json(), json.dumps(data or {}))
+        )
+
+    def updates(self, path: str, after: int = 0, upto: int | None = None) -> list[Update]:
+        """A room's updates with ``after < seq <= upto``, in order (blocking)."""
+        query = "SELECT id, yupdate, timestamp, author FROM yupdates WHERE path = ? AND id > ?"
+        args: list[object] = [path, after]
+        if upto is not None:
+            query += " AND id <= ?"
+            args.append(upto)
+        with self._read_lock:
+            rows = self._reader.execute(query + " ORDER BY id", args).fetchall()
+        authors: dict[str, dict] = {}  # a room has a handful of authors: parse each once
+
+        def author(text: str | None) -> dict | None:
+            if text is None:
+                return None
+            if text not in authors:
+                authors[text] = json.loads(text)
+            return authors[text]
+
+        return [Update(i, u, t, author(a)) for i, u, t, a in rows]
+
+    def positions(self, path: str) -> list[tuple[int, float]]:
+        """(seq, timestamp) of each of a room's updates, in order (blocking)."""
+        with self._read_lock:
+            return self._reader.execute(
+                "SELECT id, timestamp FROM yupdates WHERE path = ? ORDER BY id", (path,)
+            ).fetchall()
+
+    def events(self, path: str) -> list[RoomEvent]:
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT id, kind, timestamp, author, data FROM room_events"
+                " WHERE path = ? ORDER BY id",
+                (path,),
+            ).fetchall()
+        return [
+            RoomEvent(i, k, t, json.loads(a) if a else None, json.loads(d))
+            for i, k, t, a, d in rows
+        ]
+
+    def keyframe(self, path: str, seq: int | None = None) -> tuple[int, bytes] | None:
+        """The last keyframe of a room at or before ``seq`` (any, if None): (upto, the full
+        state after every update up to it), or None (blocking)."""
+        query = "SELECT upto, state FROM keyframes WHERE path = ?"
+        args: list[object] = [path]
+        if seq is not None:
+            query += " AND upto <= ?"
+            args.append(seq)
+        with self._read_lock:
+            return self._reader.execute(query + " ORDER BY upto DESC LIMIT 1", args).fetchone()
+
+    def save_keyframes(self, path: str, frames: list[tuple[int, bytes]]) -> None:
+        """Keep keyframes (written by the writer thread, in the background)."""
+
+        def insert(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "INSERT OR REPLACE INTO keyframes (path, upto, state) VALUES (?,?,?)",
+                [(path, upto, state) for upto, state in frames],
+            )
+
+        self._queue.put(_Run(insert, lambda: None))
+        self._urgent.set()
+
     def skip_next(self, path: str, update: bytes) -> None:
         """The room will hand ``update`` to ``HistoryStore.write``: it is already written."""
         self._skip[path].append(update)
@@ -230,7 +345,7 @@ class HistoryDB:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            rows = [item for item in batch if isinstance(item, tuple)]
+            rows = [item for item in batch if isinstance(item, tuple | _EventRow)]
             if rows:
                 self._commit(rows)
             for item in batch:
@@ -250,7 +365,13 @@ class HistoryDB:
                 self._urgent.wait(_BATCH_INTERVAL)
             self._urgent.clear()
 
-    def _commit(self, rows: list[tuple]) -> None:
+    def _commit(self, rows: list[tuple | _EventRow]) -> None:
+        updates = [row for row in rows if isinstance(row, tuple)]
+        events = [
+            (e.path, e.kind, e.timestamp, e.author, e.data)
+            for e in rows
+            if isinstance(e, _EventRow)
+        ]
         delay = 0.01
         while True:
             try:
@@ -258,7 +379,12 @@ class HistoryDB:
                 self._writer.executemany(
                     "INSERT INTO yupdates (path, yupdate, metadata, timestamp, author)"
                     " VALUES (?,?,?,?,?)",
-                    rows,
+                    updates,
+                )
+                self._writer.executemany(
+                    "INSERT INTO room_events (path, kind, timestamp, author, data)"
+                    " VALUES (?,?,?,?,?)",
+                    events,
                 )
                 self._writer.execute("COMMIT")
                 self.batches += 1

@@ -1,10 +1,11 @@
-"""jupyter-collaboration's room websocket with a cap on the size of a message.
+"""jupyter-collaboration's room websocket with a cap on the size of a message, and a leave.
 
 Upstream's handler accepts messages of up to 1 GiB (its ``max_message_size``), and tornado
 reads a whole message into memory before anyone can look at it: eight messages of 100 MB at
 once took 700 MB. jupyter-collaboration has no setting for it, so this subclass, registered
-for the same route ahead of upstream's, changes only that property. It is set up with
-exactly the arguments upstream registered its own handler with.
+for the same route ahead of upstream's, changes that property, and tells the sync bridge
+when the socket closes (a leave, for the timeline; the authorizer hands it over when it
+opens). It is set up with exactly the arguments upstream registered its own handler with.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ def upstream_arguments(ydoc: ExtensionApp) -> dict[str, Any]:
 class CappedRoomWebSocket(YDocWebSocketHandler):
     def initialize(self) -> None:  # type: ignore[override]
         super().initialize(**upstream_arguments(self.settings["jupyter_server_ydoc"]))
+
+    def on_close(self) -> None:
+        super().on_close()
+        bridge = self.settings.get("interview_bridge")
+        if bridge is not None:
+            bridge.detach(self)
 
     @property
     def max_message_size(self) -> int:

@@ -1,0 +1,173 @@
+"""HTTP handlers for review: the timeline, the notebook at a moment, a diff of two moments,
+and the signals the candidate's page records (long pastes, leaving the tab).
+
+Everything but the signals is for the interviewer (and graders) only: no room link reaches
+it. The work runs in a thread, so that a long history never holds up the live rooms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict, deque
+from typing import ClassVar
+
+from ..api.base import InterviewHandler, operation
+from ..api.errors import Forbidden, RateLimited, RoomEnded
+from ..api.models import DiffOut, Signal, TimelineOut
+from ..api.principal import RoomUser
+from ..rooms.handlers import ROOM_ID
+from ..rooms.store import Room, RoomStore, check_room_id
+from ..sync.bridge import author_of_user
+from ..sync.history import HistoryDB, history_path
+from .diff import notebook_diff
+from .replay import RoomHistory
+from .timeline import build_timeline
+
+AT = {"type": "string", "description": "an update's seq, or an ISO-8601 time; default: the end"}
+# A page may record this many signals in a minute; more is not a person.
+SIGNALS_PER_MINUTE = 120
+
+
+class ReviewHandler(InterviewHandler):
+    @property
+    def rooms(self) -> RoomStore:
+        return self.settings["interview_rooms"]
+
+    @property
+    def history(self) -> HistoryDB:
+        return self.settings["interview_history"]
+
+    def room_history(self, room: Room) -> RoomHistory:
+        return RoomHistory(self.history, history_path(room.file_id or ""))
+
+
+class TimelineHandler(ReviewHandler):
+    @operation(
+        "The room's timeline: edits, runs, errors, joins, pastes, focus, the end.",
+        response=TimelineOut,
+    )
+    async def get(self, room_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        self.send(await asyncio.to_thread(self._timeline, room))
+
+    def _timeline(self, room: Room) -> TimelineOut:
+        history = self.room_history(room)
+        history.build_keyframes()
+        updates = history.updates()
+        events = build_timeline(
+            updates, self.history.events(history.path), self.rooms.executions(room.id), room
+        )
+        people: dict[str, dict] = {}
+        for event in events:
+            author = event.get("author")
+            if author and author["id"] not in people:
+                people[author["id"]] = author
+        return TimelineOut.model_validate(
+            {
+                "room_id": room.id,
+                "first_seq": updates[0].seq if updates else 0,
+                "last_seq": updates[-1].seq if updates else 0,
+                "participants": list(people.values()),
+                "events": events,
+            }
+        )
+
+
+class NotebookAtHandler(ReviewHandler):
+    @operation(
+        "The room's notebook as it stood at a moment, as nbformat JSON (headers X-Interview-Seq "
+        "and X-Interview-Time say which moment).",
+        response=dict,
+        query={"at": AT},
+    )
+    async def get(self, room_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        at = self.get_query_argument("at", None)
+        history = self.room_history(room)
+        moment = await asyncio.to_thread(history.moment, at)
+        notebook = await asyncio.to_thread(history.notebook_at, moment.seq)
+        self.set_header("X-Interview-Seq", str(moment.seq))
+        if moment.time is not None:
+            self.set_header("X-Interview-Time", moment.time.isoformat())
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(notebook))
+
+
+class DiffHandler(ReviewHandler):
+    @operation(
+        "A cell-by-cell diff between two moments (default: the template as the room loaded "
+        "it, and the end).",
+        response=DiffOut,
+        query={
+            "from": {
+                **AT,
+                "description": "an update's seq or an ISO-8601 time; default: "
+                "the room's first update (the template)",
+            },
+            "to": AT,
+        },
+    )
+    async def get(self, room_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        history = self.room_history(room)
+        start = self.get_query_argument("from", None)
+        end = self.get_query_argument("to", None)
+        self.send(await asyncio.to_thread(self._diff, history, start, end))
+
+    def _diff(self, history: RoomHistory, start: str | None, end: str | None) -> DiffOut:
+        before = history.first_moment() if start is None else history.moment(start)
+        after = history.moment(end)
+        cells = notebook_diff(history.notebook_at(before.seq), history.notebook_at(after.seq))
+        return DiffOut.model_validate(
+            {
+                "from_seq": before.seq,
+                "to_seq": after.seq,
+                "from_time": before.time,
+                "to_time": after.time,
+                "cells": cells,
+            }
+        )
+
+
+class SignalsHandler(ReviewHandler):
+    # Per room, the times of the last minute's signals (the handler lives one request).
+    _recent: ClassVar[dict[str, deque[float]]] = defaultdict(deque)
+
+    @operation(
+        "The candidate's page notes a long paste, or the page losing or regaining focus.",
+        body=Signal,
+        status=204,
+        room_links=True,
+        errors={409: "The room has ended", 429: "Too many signals"},
+    )
+    async def post(self, room_id: str, body: Signal) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        user = self.current_user
+        if not isinstance(user, RoomUser) or user.room_id != room.id or user.role != "candidate":
+            raise Forbidden("Only the room's candidate page records signals.")
+        if room.status != "open":
+            raise RoomEnded("The interview has ended.")
+        recent = self._recent[room.id]
+        now = time.monotonic()
+        while recent and now - recent[0] > 60:
+            recent.popleft()
+        if len(recent) >= SIGNALS_PER_MINUTE:
+            raise RateLimited("Too many signals from this page.")
+        recent.append(now)
+        data = body.model_dump(exclude_none=True, exclude={"kind"})
+        if not room.record_paste_text:
+            data.pop("text", None)
+        path = history_path(room.file_id or "")
+        self.history.record(path, body.kind, author_of_user(user), data)
+        self.set_status(204)
+        self.finish()
+
+
+ROUTES: list[tuple[str, type[InterviewHandler]]] = [
+    (f"/interview/api/rooms/{ROOM_ID}/timeline", TimelineHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/notebook", NotebookAtHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/diff", DiffHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/signals", SignalsHandler),
+]
