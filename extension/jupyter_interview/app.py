@@ -36,6 +36,7 @@ from .access.kernels import RoomKernelManager
 from .access.pageconfig import room_page_config_hook
 from .datadir import DataDir
 from .lite import lite_handlers, page_settings, served_packages
+from .review.timeline import Timelines
 from .rooms.clock import RoomClock
 from .rooms.events import RoomEvents
 from .rooms.store import RoomStore
@@ -222,6 +223,7 @@ class InterviewApp(ExtensionApp):
                 SETTINGS_KEY: gate,
                 "interview_bridge": self.bridge,
                 "interview_history": history,
+                "interview_timelines": Timelines(history) if history else None,
                 "interview_online": self.bridge.online,
                 "interview_openapi": routes.openapi(),
                 "interview_max_transport_bytes": 2 * self.max_message_bytes,
@@ -304,6 +306,7 @@ class InterviewApp(ExtensionApp):
         self.clock.start(asyncio.get_running_loop())
         if not self.manage_server:
             return
+        self.settings["interview_timelines"].watch(self.rooms, self.log)
         # Before any room opens (this runs before the first request is handled); the file id
         # manager exists only once every extension is loaded.
         file_ids = serverapp.web_app.settings.get("file_id_manager")

@@ -272,8 +272,11 @@ class TimelineEvent(BaseModel):
     cell_id: str | None = None
     end_seq: int | None = Field(default=None, description="edit: its last update")
     end_time: datetime | None = None
-    inserted: int | None = Field(default=None, description="edit: characters typed")
-    deleted: int | None = Field(default=None, description="edit: characters removed")
+    inserted: int | None = Field(
+        default=None, description="edit: characters typed (net, within a run of keystrokes)"
+    )
+    deleted: int | None = Field(default=None, description="edit: characters removed (net)")
+    updates: int | None = Field(default=None, description="edit: how many updates (keystrokes)")
     count: int | None = Field(default=None, description="cells: how many cells after")
     execution_count: int | None = None
     status: str | None = Field(default=None, description="run: ok or error; piston: its status")

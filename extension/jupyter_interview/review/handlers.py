@@ -23,7 +23,7 @@ from ..sync.bridge import author_of_user
 from ..sync.history import HistoryDB, history_path
 from .diff import notebook_diff
 from .replay import RoomHistory
-from .timeline import build_timeline
+from .timeline import Timelines
 
 AT = {"type": "string", "description": "an update's seq, or an ISO-8601 time; default: the end"}
 # A page may record this many signals in a minute; more is not a person.
@@ -50,29 +50,9 @@ class TimelineHandler(ReviewHandler):
     )
     async def get(self, room_id: str) -> None:
         room = self.rooms.get(check_room_id(room_id))
-        self.send(await asyncio.to_thread(self._timeline, room))
-
-    def _timeline(self, room: Room) -> TimelineOut:
-        history = self.room_history(room)
-        history.build_keyframes()
-        updates = history.updates()
-        events = build_timeline(
-            updates, self.history.events(history.path), self.rooms.executions(room.id), room
-        )
-        people: dict[str, dict] = {}
-        for event in events:
-            author = event.get("author")
-            if author and author["id"] not in people:
-                people[author["id"]] = author
-        return TimelineOut.model_validate(
-            {
-                "room_id": room.id,
-                "first_seq": updates[0].seq if updates else 0,
-                "last_seq": updates[-1].seq if updates else 0,
-                "participants": list(people.values()),
-                "events": events,
-            }
-        )
+        timelines: Timelines = self.settings["interview_timelines"]
+        executions = self.rooms.executions(room.id)
+        self.send(await asyncio.to_thread(timelines.of, room, executions))
 
 
 class NotebookAtHandler(ReviewHandler):
