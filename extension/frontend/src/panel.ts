@@ -1,6 +1,6 @@
 /**
  * The interviewer's side in JupyterLab: a "New interview" command (palette and launcher)
- * and a side panel listing the rooms, who is online, their links, and "End".
+ * and a side panel listing the rooms, who is online, their links, "End" and "Replay".
  * Room links never see any of it: the plugin asks for the room list first, which only
  * the interviewer may read.
  */
@@ -17,14 +17,18 @@ import {
   showDialog,
   showErrorMessage
 } from '@jupyterlab/apputils';
+import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { ILauncher } from '@jupyterlab/launcher';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { notebookIcon, usersIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import { IRoom, ITemplate, requestAPI, timeLeft } from './api';
 import { isRoomPage } from './kernel';
+import { openReplay } from './replay';
 
 const NEW = 'interview:new';
+const REPLAY = 'interview:replay';
 const REFRESH_MS = 5_000;
 
 /** The form of the "New interview" dialog. */
@@ -191,7 +195,8 @@ class RoomsPanel extends Widget {
         actions.append(
           button('Open', () => void this.app.commands.execute('docmanager:open', { path: room.notebook_path })),
           button('Copy candidate link', () => room.links && Clipboard.copyToSystem(room.links.candidate)),
-          button('Copy observer link', () => room.links && Clipboard.copyToSystem(room.links.observer))
+          button('Copy observer link', () => room.links && Clipboard.copyToSystem(room.links.observer)),
+          button('Replay', () => void this.app.commands.execute(REPLAY, { room: room.id }))
         );
         if (room.status === 'open') {
           actions.append(
@@ -233,9 +238,12 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-interview:panel',
   description: "The interviewer's New interview command and rooms panel.",
   autoStart: true,
+  requires: [IRenderMimeRegistry, IEditorLanguageRegistry],
   optional: [ILabShell, ILauncher, ICommandPalette],
   activate: async (
     app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry,
+    languages: IEditorLanguageRegistry,
     labShell: ILabShell | null,
     launcher: ILauncher | null,
     palette: ICommandPalette | null
@@ -259,6 +267,18 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
           await panel?.refresh();
         } catch (e) {
           await showErrorMessage('Could not create the interview', e as Error);
+        }
+      }
+    });
+    app.commands.addCommand(REPLAY, {
+      label: 'Replay interview',
+      caption: "Play a room's interview back: edits, runs, pastes, who did what",
+      execute: async args => {
+        try {
+          const room = await requestAPI<IRoom>(`rooms/${args.room as string}`);
+          openReplay(app.shell, room, rendermime, languages);
+        } catch (e) {
+          await showErrorMessage('Could not open the replay', e as Error);
         }
       }
     });

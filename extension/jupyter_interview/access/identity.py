@@ -17,7 +17,7 @@ from jupyter_server.auth import User
 from jupyter_server.auth.identity import PasswordIdentityProvider
 from tornado.web import RequestHandler
 
-from ..api.principal import RoomUser
+from ..api.principal import RoomUser, presence_color
 from .gate import gate_of
 
 # The room user of the request being handled. A websocket's serving task is created inside
@@ -60,6 +60,8 @@ class InterviewIdentityProvider(PasswordIdentityProvider):
             if gate is None or not gate.allows(user, handler):
                 return None
             connection_user.set(user)
+        else:
+            user.color = user.color or presence_color(user.username, "interviewer")
         if _is_websocket(handler) and _foreign_origin(handler):
             # jupyter-collaboration's room handler accepts any Origin; a cookie sent by
             # another site's page must not open a room (cross-site websocket hijacking).

@@ -250,6 +250,7 @@ class AuthorOut(BaseModel):
     id: str
     role: str
     name: str
+    color: str = Field(description="their presence colour (a CSS colour or variable)")
 
 
 class OutputSize(BaseModel):

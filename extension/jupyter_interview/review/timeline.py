@@ -31,6 +31,7 @@ from typing import Any
 from pycrdt import Array, ArrayEvent, Doc, Map, MapEvent, TextEvent
 
 from ..api.models import TimelineOut
+from ..api.principal import presence_color
 from ..rooms.store import Room, RoomStore
 from ..sync.history import HistoryDB, RoomEvent, Update, history_path
 from .replay import RoomHistory
@@ -46,7 +47,12 @@ def _when(timestamp: float) -> str:
 def _author(author: dict | None) -> dict[str, str] | None:
     if author is None:
         return None
-    return {"id": author["id"], "role": author["role"], "name": author["name"]}
+    return {
+        "id": author["id"],
+        "role": author["role"],
+        "name": author["name"],
+        "color": presence_color(author["id"], author["role"]),
+    }
 
 
 def output_summary(output: dict) -> dict[str, Any]:
@@ -317,7 +323,9 @@ class TimelineBuilder:
                     "kind": "piston",
                     "seq": self.seq_at(at),
                     "time": _when(at),
-                    "author": {"id": run["who"], "role": run["role"], "name": run["who"]},
+                    "author": _author(
+                        {"id": run["who_id"] or run["who"], "role": run["role"], "name": run["who"]}
+                    ),
                     "language": run["language"],
                     "status": run["status"],
                     "duration_ms": run["duration_ms"],

@@ -83,6 +83,7 @@ _ADDED_COLUMNS = [
     ("packages", "TEXT NOT NULL DEFAULT '[]'"),
     ("record_paste_text", "INTEGER NOT NULL DEFAULT 0"),
 ]
+_ADDED_EXECUTION_COLUMNS = [("who_id", "TEXT")]
 # Every column of a room, in the order Room's fields take them.
 _COLUMNS = [
     "id",
@@ -215,10 +216,11 @@ class RoomStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
-        present = {row["name"] for row in self._db.execute("PRAGMA table_info(rooms)")}
-        for name, declaration in _ADDED_COLUMNS:
-            if name not in present:
-                self._db.execute(f"ALTER TABLE rooms ADD COLUMN {name} {declaration}")
+        for table, added in (("rooms", _ADDED_COLUMNS), ("executions", _ADDED_EXECUTION_COLUMNS)):
+            present = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, declaration in added:
+                if name not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
         self._rooms = {row["id"]: _room(row) for row in self._db.execute("SELECT * FROM rooms")}
         self._grants = {
             row["token_hash"]: Grant(row["room_id"], row["role"], row["nonce"])
@@ -302,6 +304,7 @@ class RoomStore:
         room_id: str,
         *,
         who: str,
+        who_id: str,
         role: str,
         language: str,
         code_sha256: str,
@@ -310,15 +313,25 @@ class RoomStore:
     ) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO executions (room_id, at, who, role, language, code_sha256, status,"
-                " duration_ms) VALUES (?,?,?,?,?,?,?,?)",
-                (room_id, now().isoformat(), who, role, language, code_sha256, status, duration_ms),
+                "INSERT INTO executions (room_id, at, who, who_id, role, language, code_sha256,"
+                " status, duration_ms) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    room_id,
+                    now().isoformat(),
+                    who,
+                    who_id,
+                    role,
+                    language,
+                    code_sha256,
+                    status,
+                    duration_ms,
+                ),
             )
 
     def executions(self, room_id: str) -> list[dict]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT at, who, role, language, code_sha256, status, duration_ms"
+                "SELECT at, who, who_id, role, language, code_sha256, status, duration_ms"
                 " FROM executions WHERE room_id = ? ORDER BY id",
                 (room_id,),
             ).fetchall()

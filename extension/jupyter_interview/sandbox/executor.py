@@ -28,6 +28,7 @@ from ..api.errors import (
 )
 from ..api.models import ExecuteRequest, RuntimeOut
 from ..rooms.store import Room, RoomStore
+from ..sync.history import Author
 from .piston import AsyncPistonClient
 from .pistonapi import PistonError, PistonRejected, Result, Runtime, resolve
 
@@ -106,7 +107,7 @@ class RoomExecutor(LoggingConfigurable):
         except PistonError as e:
             raise _sandbox_error(e) from None
 
-    async def execute(self, room: Room, who: str, role: str, request: ExecuteRequest) -> Result:
+    async def execute(self, room: Room, author: Author, request: ExecuteRequest) -> Result:
         if len(request.code.encode()) > self.max_code_bytes:
             raise CodeTooLarge(f"The program is over {self.max_code_bytes} bytes.")
         if request.stdin and len(request.stdin.encode()) > self.max_stdin_bytes:
@@ -144,8 +145,9 @@ class RoomExecutor(LoggingConfigurable):
             self._running[room.id] -= 1
             self.store.record_execution(
                 room.id,
-                who=who,
-                role=role,
+                who=author.name,
+                who_id=author.id,
+                role=author.role,
                 language=runtime.language,
                 code_sha256=hashlib.sha256(request.code.encode()).hexdigest(),
                 status=status,

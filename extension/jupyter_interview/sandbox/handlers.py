@@ -16,6 +16,8 @@ from ..api.models import (
 from ..api.principal import RoomUser
 from ..rooms.handlers import ROOM_ID
 from ..rooms.store import RoomStore, check_room_id
+from ..sync.bridge import author_of_user
+from ..sync.history import Author
 from .executor import RoomExecutor
 from .relay import RunRelay
 
@@ -52,10 +54,10 @@ class ExecuteHandler(SandboxHandler):
         if isinstance(user, RoomUser):
             if user.room_id != room.id or not self.gate.can_write(user):
                 raise Forbidden("This link cannot run code in this room (read-only).")
-            who, role = user.name, user.role
+            author = author_of_user(user)
         else:
-            who, role = user.name, "interviewer"
-        result = await self.executor.execute(room, who, role, body)
+            author = Author(id=user.username, role="interviewer", name=user.name, connection="http")
+        result = await self.executor.execute(room, author, body)
         self.send(ExecuteResult.model_validate(result.to_dict()))
 
 

@@ -14,6 +14,9 @@
  *   new module costs a synchronous request to the server. The kernel's own start-up
  *   imports (about 60 of them, 2-3 s) skip it; the candidate's own imports still find
  *   modules in the room folder, as in Jupyter.
+ * - Error names. Upstream reports an error's `ename` as `str(type(e))`, "<class
+ *   'ZeroDivisionError'>", where IPython's kernel says `ZeroDivisionError`: notebooks,
+ *   the timeline and graders read the name.
  */
 import coincident from 'coincident';
 import { PyodideRemoteKernel } from '@jupyterlite/pyodide-kernel/lib/worker';
@@ -180,6 +183,14 @@ class InterviewKernelWorker extends PyodideRemoteKernel {
     }
   }
 
+  async execute(content: any, parent: any): Promise<any> {
+    const reply = await super.execute(content, parent);
+    if (typeof reply?.ename === 'string') {
+      reply.ename = errorName(reply.ename);
+    }
+    return reply;
+  }
+
   protected sendInputRequest(prompt: string, password: boolean): string | undefined {
     return page.processStdinRequest({ prompt, password });
   }
@@ -187,8 +198,18 @@ class InterviewKernelWorker extends PyodideRemoteKernel {
   private _interruptBuffer: Int32Array | null = null;
 }
 
+/** `<class 'pkg.mod.Name'>` → `Name`, as IPython's kernel names an error. */
+function errorName(ename: string): string {
+  return ename.replace(/^<class '(?:[\w.]*\.)?([^.']+)'>$/, '$1');
+}
+
 const worker = new InterviewKernelWorker();
-worker.registerWorkerMessageCallback(page.processWorkerMessage.bind(page));
+worker.registerWorkerMessageCallback(msg => {
+  if (msg?.type === 'execute_error' && typeof msg.bundle?.ename === 'string') {
+    msg.bundle.ename = errorName(msg.bundle.ename);
+  }
+  page.processWorkerMessage(msg);
+});
 worker.registerLogMessageCallback(page.processLogMessage.bind(page));
 for (const method of [
   'initialize',
