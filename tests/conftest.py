@@ -16,7 +16,11 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InterviewServer]:
     """One server shared by the tests that do not restart or reconfigure it."""
-    srv = InterviewServer(tmp_path_factory.mktemp("shared") / "data").start()
+    # Rooms end all the time here: grading each (a sandbox process) would only load the
+    # machine. test_grading.py grades on end with a server of its own.
+    srv = InterviewServer(
+        tmp_path_factory.mktemp("shared") / "data", "--InterviewApp.grade_on_end=False"
+    ).start()
     yield srv
     srv.stop()
 

@@ -36,12 +36,14 @@ from .access.kernels import RoomKernelManager
 from .access.pageconfig import room_page_config_hook
 from .datadir import DataDir
 from .lite import lite_handlers, page_settings, served_packages
+from .review.grading import Grader, GradeStore
 from .review.timeline import Timelines
 from .rooms.clock import RoomClock
 from .rooms.events import RoomEvents
 from .rooms.store import RoomStore
 from .rooms.templates import TemplateCatalogue
 from .sandbox.executor import RoomExecutor
+from .sandbox.grading import GradingSandbox
 from .sandbox.relay import RunRelay
 from .sync.bridge import RoomLimits, SyncBridge
 from .sync.history import HistoryDB
@@ -69,7 +71,12 @@ class InterviewApp(ExtensionApp):
     app_name = "Jupyter Interview"
     description = "Collaborative coding interviews in Jupyter notebooks."
     version = __version__
-    classes: ClassVar[list[type]] = [*ExtensionApp.classes, RoomExecutor, RoomKernelManager]
+    classes: ClassVar[list[type]] = [
+        *ExtensionApp.classes,
+        RoomExecutor,
+        RoomKernelManager,
+        GradingSandbox,
+    ]
     extension_url = "/lab"
     load_other_extensions = True
 
@@ -160,6 +167,12 @@ class InterviewApp(ExtensionApp):
         history, and start-up recovery writes it.""",
     )
 
+    grade_on_end = Bool(
+        True,
+        config=True,
+        help="Grade each room against its template's hidden tests as it ends (in the "
+        "grading sandbox, GradingSandbox).",
+    )
     paste_threshold = Int(
         200,
         config=True,
@@ -218,6 +231,21 @@ class InterviewApp(ExtensionApp):
         )
         history = HistoryDB.open(data.ystore_db) if self.manage_server else None
         self.bridge = SyncBridge(gate.can_write, limits, history, self.log.warning)
+        templates = TemplateCatalogue(Path(self.templates_dir), self.log)
+        self.sandbox = sandbox = GradingSandbox(Path(self.lite_dir) / "pyodide", parent=self)
+        self.grader = (
+            Grader(
+                self.rooms,
+                history,
+                templates,
+                sandbox,
+                GradeStore(data.room_db),
+                self.log,
+                served=served_packages(Path(self.lite_dir)),
+            )
+            if history
+            else None
+        )
         self.settings.update(
             {
                 SETTINGS_KEY: gate,
@@ -236,7 +264,8 @@ class InterviewApp(ExtensionApp):
                 "interview_executor": self.executor,
                 "interview_events": self.events,
                 "interview_relay": RunRelay(self.events),
-                "interview_templates": TemplateCatalogue(Path(self.templates_dir), self.log),
+                "interview_templates": templates,
+                "interview_grader": self.grader,
                 "interview_max_body_bytes": self.max_body_bytes,
                 "interview_public_url": self.public_url,
                 "interview_root_dir": Path(self.serverapp.root_dir),
@@ -307,6 +336,8 @@ class InterviewApp(ExtensionApp):
         if not self.manage_server:
             return
         self.settings["interview_timelines"].watch(self.rooms, self.log)
+        if self.grader is not None and self.grade_on_end:
+            self.grader.watch()
         # Before any room opens (this runs before the first request is handled); the file id
         # manager exists only once every extension is loaded.
         file_ids = serverapp.web_app.settings.get("file_id_manager")
@@ -364,6 +395,7 @@ class InterviewApp(ExtensionApp):
         close the sockets, flush the history, write each room's notebook once."""
         started = time.monotonic()
         self.bridge.stopping = True
+        self.sandbox.stop()
         ydoc = self.serverapp.web_app.settings.get("jupyter_server_ydoc")
         live = ydoc.ywebsocket_server.rooms if ydoc is not None and self.manage_server else {}
         snapshots = snapshot_rooms(self.rooms, live, Path(self.serverapp.root_dir))

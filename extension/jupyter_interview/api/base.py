@@ -53,6 +53,7 @@ class Operation:
     query: dict[str, Any] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
     media_type: str = "application/json"
+    body_required: bool = True
 
 
 def operation(
@@ -66,9 +67,11 @@ def operation(
     query: dict[str, Any] | None = None,
     errors: dict[int, str] | None = None,
     media_type: str = "application/json",
+    body_required: bool = True,
 ) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]]:
     """Declare an API method. ``room_links``: a candidate or observer link may call it too;
-    ``errors``: the statuses it may answer besides the ones every method shares."""
+    ``errors``: the statuses it may answer besides the ones every method shares;
+    ``body_required=False``: no body means the body model's defaults."""
 
     def wrap(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         async def handle(self: InterviewHandler, **path: str) -> None:
@@ -76,6 +79,8 @@ def operation(
                 raise Forbidden("A room link cannot do this.")
             if body is None:
                 await method(self, **path)
+            elif not body_required and not (self.request.body or b"").strip():
+                await method(self, **path, body=body())
             else:
                 await method(self, **path, body=self.parse_body(body))
 
@@ -89,6 +94,7 @@ def operation(
             query or {},
             errors or {},
             media_type,
+            body_required,
         )
         if not public:
             handle = _signed_in(authorized(handle))

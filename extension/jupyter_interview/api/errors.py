@@ -119,3 +119,18 @@ class SandboxUnavailable(InterviewError):
 class SandboxFailed(InterviewError):
     status = 502
     code = "piston_failed"
+
+
+class GradingUnavailable(InterviewError):
+    status = 503
+    code = "grading_unavailable"
+
+
+class GradingBusy(InterviewError):
+    status = 503
+    code = "grading_busy"
+
+
+class GradeNotFound(InterviewError):
+    status = 404
+    code = "grade_not_found"

@@ -328,3 +328,64 @@ class Signal(_Strict):
     cell_id: str | None = Field(default=None, max_length=100)
     length: int | None = Field(default=None, ge=0, le=10_000_000)
     text: str | None = Field(default=None, max_length=10_000)
+
+
+GradeStatus = Literal["queued", "running", "done", "failed"]
+
+
+class TestResult(BaseModel):
+    """One hidden test: ``pass``, ``fail`` (an assertion), ``error`` (any other exception),
+    ``timeout``, or ``not_run`` (the sandbox stopped before it)."""
+
+    name: str
+    status: Literal["pass", "fail", "error", "timeout", "not_run"]
+    type: str | None = Field(default=None, description="the exception's type")
+    message: str | None = None
+    output: str | None = Field(default=None, description="what it printed, cut at a limit")
+    duration_ms: int | None = None
+
+
+class CellResult(BaseModel):
+    """One code cell of the submission, as the grader ran it (``skipped``: a cell magic)."""
+
+    index: int
+    status: Literal["ok", "error", "timeout", "skipped"]
+    type: str | None = None
+    message: str | None = None
+    output: str | None = None
+    duration_ms: int | None = None
+
+
+class GradeOut(BaseModel):
+    id: str
+    room_id: str
+    template: str
+    status: GradeStatus
+    at_seq: int = Field(description="the moment of the timeline that was graded")
+    at_time: datetime | None = None
+    requested_by: str
+    created_at: datetime
+    finished_at: datetime | None = None
+    passed: int = 0
+    total: int = 0
+    tests: list[TestResult] = Field(default_factory=list)
+    cells: list[CellResult] = Field(default_factory=list)
+    signals: list[str] = Field(
+        default_factory=list,
+        description="constructs in the code that can tamper with tests: evidence to read, "
+        "never a verdict",
+    )
+    warnings: list[str] = Field(default_factory=list)
+    error: str | None = None
+    duration_ms: int | None = None
+
+
+class GradeRequest(_Strict):
+    at: str | None = Field(
+        default=None, max_length=64, description="an update's seq or an ISO-8601 time"
+    )
+
+
+class BatchOut(BaseModel):
+    template: str
+    grades: list[GradeOut]

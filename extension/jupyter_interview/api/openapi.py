@@ -92,7 +92,7 @@ def openapi_document(routes: Routes) -> dict[str, Any]:
             entry["parameters"] = parameters
         if op.body is not None:
             entry["requestBody"] = {
-                "required": True,
+                "required": op.body_required,
                 "content": {"application/json": {"schema": ref(op.body)}},
             }
         if op.public:

@@ -15,13 +15,14 @@ from typing import ClassVar
 
 from ..api.base import InterviewHandler, operation
 from ..api.errors import Forbidden, RateLimited, RoomEnded
-from ..api.models import DiffOut, Signal, TimelineOut
+from ..api.models import BatchOut, DiffOut, GradeOut, GradeRequest, Signal, TimelineOut
 from ..api.principal import RoomUser
-from ..rooms.handlers import ROOM_ID
+from ..rooms.handlers import ROOM_ID, TEMPLATE
 from ..rooms.store import Room, RoomStore, check_room_id
 from ..sync.bridge import author_of_user
 from ..sync.history import HistoryDB, history_path
 from .diff import notebook_diff
+from .grading import Grader
 from .replay import RoomHistory
 from .timeline import Timelines
 
@@ -145,9 +146,76 @@ class SignalsHandler(ReviewHandler):
         self.finish()
 
 
+class GradingHandler(ReviewHandler):
+    @property
+    def grader(self) -> Grader:
+        return self.settings["interview_grader"]
+
+    def who(self) -> str:
+        user = self.current_user
+        return getattr(user, "name", None) or getattr(user, "username", "interviewer")
+
+
+class GradeHandler(GradingHandler):
+    @operation(
+        "Grade the room now: its notebook at a moment (default: its end) against its "
+        "template's hidden tests, in the sandbox. Answers with the result when nothing else "
+        "is waiting; else 202 and where the result will be.",
+        body=GradeRequest,
+        body_required=False,
+        response=GradeOut,
+        errors={
+            202: "Queued: the result will be at the Location",
+            503: "The grading sandbox cannot run here, or its queue is full",
+        },
+    )
+    async def post(self, room_id: str, body: GradeRequest) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        queued = self.grader.busy()
+        grade, task = await self.grader.request(room, body.at, self.who())
+        if queued:
+            self.set_header("Location", self.grade_url(room.id, grade.id))
+            self.send(grade, status=202)
+            return
+        self.send(await asyncio.shield(task))
+
+    def grade_url(self, room_id: str, grade_id: str) -> str:
+        return f"{self.base_url.rstrip('/')}/interview/api/rooms/{room_id}/grades/{grade_id}"
+
+
+class GradesHandler(GradingHandler):
+    @operation("Every grading of the room, newest first, test by test.", response=list[GradeOut])
+    async def get(self, room_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        self.send(self.grader.store.of_room(room.id))
+
+
+class OneGradeHandler(GradingHandler):
+    @operation("One grading of the room.", response=GradeOut, errors={404: "No such grading"})
+    async def get(self, room_id: str, grade_id: str) -> None:
+        room = self.rooms.get(check_room_id(room_id))
+        self.send(self.grader.store.get(room.id, grade_id))
+
+
+class TemplateGradeHandler(GradingHandler):
+    @operation(
+        "Grade every ended room of a template at its end; the gradings are queued.",
+        response=BatchOut,
+        status=202,
+        errors={404: "No such template", 503: "The grading queue is full"},
+    )
+    async def post(self, name: str) -> None:
+        grades = await self.grader.batch(name, self.who())
+        self.send(BatchOut(template=name, grades=grades), status=202)
+
+
 ROUTES: list[tuple[str, type[InterviewHandler]]] = [
     (f"/interview/api/rooms/{ROOM_ID}/timeline", TimelineHandler),
     (f"/interview/api/rooms/{ROOM_ID}/notebook", NotebookAtHandler),
     (f"/interview/api/rooms/{ROOM_ID}/diff", DiffHandler),
     (f"/interview/api/rooms/{ROOM_ID}/signals", SignalsHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/grade", GradeHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/grades", GradesHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/grades/(?P<grade_id>[0-9a-f]{{16}})", OneGradeHandler),
+    (f"/interview/api/templates/{TEMPLATE}/grade", TemplateGradeHandler),
 ]

@@ -277,6 +277,7 @@ class RoomEventsHandler(RoomsAPIHandler):
 
 
 ROOM_ID = r"(?P<room_id>[^/]+)"
+TEMPLATE = r"(?P<name>[^/]+)"
 ROUTES: list[tuple[str, type[InterviewHandler]]] = [
     ("/interview/api/templates", TemplatesHandler),
     ("/interview/api/rooms", RoomsHandler),

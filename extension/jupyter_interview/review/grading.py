@@ -1,0 +1,209 @@
+"""Grading: a room's notebook at a moment, its template's hidden tests, the sandbox's verdict.
+
+A grading is recorded as soon as it is asked for (``queued``), then ``running``, then
+``done`` (every test has a verdict) or ``failed`` (the sandbox could not run it: the reason
+is in ``error``). A room is graded by itself when it ends; graders grade it again at any
+moment of its timeline, or every ended room of a template at once. The gradings live in the
+rooms' database beside the rooms, and go with them when a room is purged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..api.errors import GradeNotFound, InterviewError
+from ..api.models import GradeOut
+from ..rooms.store import Room, RoomStore
+from ..rooms.templates import TemplateCatalogue
+from ..sandbox.grading import GradingSandbox, submission_cells
+from ..sync.history import HistoryDB, history_path
+from .replay import RoomHistory
+from .tampering import tampering_signals
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS grades (
+    id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    template TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS grades_room ON grades (room_id, created_at);
+"""
+
+
+class GradeStore:
+    """Gradings, one JSON record each, in the rooms' SQLite file."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def save(self, grade: GradeOut) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO grades (id, room_id, template, created_at, data)"
+                " VALUES (?,?,?,?,?)",
+                (
+                    grade.id,
+                    grade.room_id,
+                    grade.template,
+                    grade.created_at.isoformat(),
+                    grade.model_dump_json(),
+                ),
+            )
+
+    def of_room(self, room_id: str) -> list[GradeOut]:
+        """Newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM grades WHERE room_id = ? ORDER BY created_at DESC, rowid DESC",
+                (room_id,),
+            ).fetchall()
+        return [GradeOut.model_validate_json(data) for (data,) in rows]
+
+    def get(self, room_id: str, grade_id: str) -> GradeOut:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM grades WHERE id = ? AND room_id = ?", (grade_id, room_id)
+            ).fetchone()
+        if row is None:
+            raise GradeNotFound(f"Room {room_id} has no grading {grade_id!r}.")
+        return GradeOut.model_validate_json(row[0])
+
+    def forget_room(self, room_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM grades WHERE room_id = ?", (room_id,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class Grader:
+    """Asks the sandbox to grade rooms, and keeps what it says."""
+
+    def __init__(
+        self,
+        rooms: RoomStore,
+        history: HistoryDB,
+        templates: TemplateCatalogue,
+        sandbox: GradingSandbox,
+        store: GradeStore,
+        log: logging.Logger,
+        served: frozenset[str] = frozenset(),
+    ) -> None:
+        self.served = served
+        self.rooms = rooms
+        self.history = history
+        self.templates = templates
+        self.sandbox = sandbox
+        self.store = store
+        self.log = log
+        self._tasks: dict[str, asyncio.Task[GradeOut]] = {}
+        self._requests: set[asyncio.Future[Any]] = set()
+
+    async def request(
+        self, room: Room, at: str | None, who: str
+    ) -> tuple[GradeOut, asyncio.Task[GradeOut]]:
+        """Record a grading of ``room`` at ``at`` (default: its end) and start it."""
+        history = RoomHistory(self.history, history_path(room.file_id or ""))
+        moment = await asyncio.to_thread(history.moment, at)
+        grade = GradeOut(
+            id=secrets.token_hex(8),
+            room_id=room.id,
+            template=room.template,
+            status="queued",
+            at_seq=moment.seq,
+            at_time=moment.time,
+            requested_by=who,
+            created_at=datetime.now(UTC),
+        )
+        self.store.save(grade)
+        task = asyncio.create_task(self._grade(grade, room))
+        self._tasks[grade.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(grade.id, None))
+        return grade, task
+
+    def busy(self) -> bool:
+        """Whether a new grading would wait behind others."""
+        return bool(self._tasks)
+
+    async def _grade(self, grade: GradeOut, room: Room) -> GradeOut:
+        try:
+            tests = [t.model_dump() for t in self.templates.get(room.template).meta.hidden_tests]
+            path = history_path(room.file_id or "")
+            notebook = await asyncio.to_thread(
+                RoomHistory(self.history, path).notebook_at, grade.at_seq
+            )
+            cells = submission_cells(notebook)
+            grade.signals = tampering_signals(cells)
+            packages = [p for p in room.packages if p.lower() in self.served]
+            missing = [p for p in room.packages if p.lower() not in self.served]
+            if missing:
+                grade.warnings.append(
+                    f"The grader has no {', '.join(missing)}: this server does not serve "
+                    "them, and the sandbox has no network. Tests that import them fail."
+                )
+            grade.status = "running"
+            self.store.save(grade)
+            outcome = await self.sandbox.run(cells, tests, packages)
+        except InterviewError as e:
+            return self._finish(grade, error=e.message)
+        except Exception as e:  # a grading must end with a status, whatever went wrong
+            self.log.exception("Room %s: grading %s failed", room.id, grade.id)
+            return self._finish(grade, error=f"Grading failed: {e}")
+        try:
+            graded = GradeOut.model_validate(
+                {
+                    **grade.model_dump(),
+                    "cells": outcome.cells,
+                    "tests": outcome.tests,
+                    "duration_ms": outcome.duration_ms,
+                }
+            )
+        except ValidationError:
+            return self._finish(grade, error="The sandbox answered something unreadable.")
+        return self._finish(graded, error=outcome.error)
+
+    def _finish(self, grade: GradeOut, error: str | None) -> GradeOut:
+        """Done once any test has a verdict (or there are none); failed otherwise."""
+        ran = [t for t in grade.tests if t.status != "not_run"]
+        grade.error = error
+        grade.status = "done" if ran or (not grade.tests and error is None) else "failed"
+        grade.passed = sum(t.status == "pass" for t in grade.tests)
+        grade.total = len(grade.tests)
+        grade.finished_at = datetime.now(UTC)
+        self.store.save(grade)
+        return grade
+
+    def watch(self) -> None:
+        """Grade each room as it ends. Call on the event loop."""
+
+        started: set[str] = set()
+
+        def changed(room: Room) -> None:
+            if room.status == "ended" and room.id not in started:
+                started.add(room.id)
+                task = asyncio.ensure_future(self.request(room, None, "the server (room ended)"))
+                self._requests.add(task)
+                task.add_done_callback(self._requests.discard)
+
+        self.rooms.on_change(changed)
+
+    async def batch(self, template: str, who: str) -> list[GradeOut]:
+        """Grade every ended room of a template, at its end."""
+        self.templates.get(template)
+        rooms = [r for r in self.rooms.list("ended") if r.template == template]
+        return [(await self.request(room, None, who))[0] for room in rooms]

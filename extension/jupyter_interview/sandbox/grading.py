@@ -1,0 +1,267 @@
+"""Hidden tests, run in a sandbox: never in the server's process, never with a credential.
+
+A submission (a room's notebook at some moment) runs in Pyodide, the Python the candidate
+had, under Node, in a process of its own (``grader/runner.mjs``). What isolates it:
+
+- **No network.** The process starts in network, PID and user namespaces of its own
+  (``unshare``): no interface but a loopback that is down, so neither the interview server
+  nor any other host is reachable, and no other process of the machine can be signalled.
+  Where namespaces cannot be made, grading refuses to run (``GradingUnavailable``).
+- **No files but Pyodide's.** Node's permission model lets the process read the Pyodide
+  build and the runner, nothing else, and write nothing; Python's own files live in
+  Emscripten's memory file system.
+- **No processes, no code from strings.** The permission model refuses child processes;
+  ``--disallow-code-generation-from-strings`` turns off ``eval`` and ``Function`` in the
+  runner's JavaScript; ``import js`` reaches an empty object.
+- **Bounded.** WebAssembly memory is capped (``--wasm-max-mem-pages``; Python then gets a
+  ``MemoryError``), and so is the JavaScript heap; each cell and each test has a time limit
+  (a ``KeyboardInterrupt`` from the runner's clock thread), and the whole run has another,
+  after which the process group is killed.
+- **No credentials.** The process gets an empty environment and no token; the job comes on
+  its standard input.
+
+Grading runs in at most ``workers`` processes at once, niced, behind a bounded queue, so
+that a batch never takes the CPU from live rooms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbformat import NotebookNode
+from traitlets import Float, Int, Unicode
+from traitlets.config import LoggingConfigurable
+
+from ..api.errors import GradingBusy, GradingUnavailable
+
+RUNNER = Path(__file__).with_name("grader") / "runner.mjs"
+# A cell magic (%%piston cpp, %%time) is another language or IPython: the grader skips the
+# cell; a line magic or a shell escape (%pip, !ls) becomes `pass`.
+_CELL_MAGIC = re.compile(r"^\s*%%")
+_LINE_MAGIC = re.compile(r"^(\s*)[%!]")
+
+
+def submission_cells(notebook: NotebookNode) -> list[str | None]:
+    """The code of each code cell, as plain Python (None: a cell the grader skips)."""
+    cells: list[str | None] = []
+    for cell in notebook.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(source)
+        if _CELL_MAGIC.match(source):
+            cells.append(None)
+            continue
+        cells.append("\n".join(_LINE_MAGIC.sub(r"\1pass  # ", line) for line in source.split("\n")))
+    return cells
+
+
+@dataclass
+class Outcome:
+    """What a run reported: the cells, the tests, how long it took, and why it stopped."""
+
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    load_ms: int | None = None
+    duration_ms: int = 0
+    error: str | None = None
+
+
+class GradingSandbox(LoggingConfigurable):
+    node = Unicode("node", config=True, help="The Node.js executable that runs Pyodide.")
+    timeout = Float(120.0, config=True, help="Seconds one submission may take, start-up included.")
+    cell_timeout = Float(10.0, config=True, help="Seconds one code cell of a submission may run.")
+    test_timeout = Float(10.0, config=True, help="Seconds one hidden test may run.")
+    memory_mb = Int(512, config=True, help="Most memory Python may use, in MiB.")
+    workers = Int(1, config=True, help="Submissions graded at once (each is a process of its own).")
+    queue_size = Int(
+        500, config=True, help="Submissions that may wait; more are refused until some finish."
+    )
+    output_limit = Int(
+        4000, config=True, help="Characters of a test's or a cell's output that are kept."
+    )
+
+    def __init__(self, pyodide_dir: Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pyodide_dir = pyodide_dir.resolve()
+        self._slots = asyncio.Semaphore(max(1, self.workers))
+        self._waiting = 0
+        self._running: set[asyncio.subprocess.Process] = set()
+
+    def stop(self) -> None:
+        """Kill the submissions being graded (the server is stopping)."""
+        for process in list(self._running):
+            _kill(process)
+
+    def problem(self) -> str | None:
+        """Why grading cannot run here, or None."""
+        if shutil.which(self.node) is None:
+            return f"Node.js ({self.node}) is not installed."
+        if shutil.which("timeout") is None:
+            return "timeout (coreutils) is not installed."
+        if shutil.which("unshare") is None:
+            return "unshare (util-linux) is not installed: grading needs its own namespaces."
+        if not (self.pyodide_dir / "pyodide.mjs").exists():
+            return f"The Pyodide build is missing ({self.pyodide_dir}): run make."
+        return None
+
+    def command(self) -> list[str]:
+        pages = self.memory_mb * 16  # 64 KiB WebAssembly pages
+        return [
+            # A hard stop of its own, should the server die without stopping it.
+            "timeout",
+            "--signal=KILL",
+            f"{self.timeout + 5:g}",
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--net",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            *(["nice", "-n", "10"] if shutil.which("nice") else []),
+            self.node,
+            "--experimental-permission",
+            f"--allow-fs-read={self.pyodide_dir}/*",
+            f"--allow-fs-read={RUNNER.parent}/*",
+            "--allow-worker",
+            "--disallow-code-generation-from-strings",
+            f"--wasm-max-mem-pages={pages}",
+            "--max-old-space-size=256",
+            "--no-warnings",
+            str(RUNNER),
+            str(self.pyodide_dir),
+        ]
+
+    async def run(
+        self, cells: list[str | None], tests: list[dict[str, str]], packages: list[str]
+    ) -> Outcome:
+        """Run a submission's cells and the tests, once a worker is free."""
+        problem = self.problem()
+        if problem:
+            raise GradingUnavailable(problem)
+        if self._waiting >= self.queue_size:
+            raise GradingBusy(f"{self._waiting} submissions are waiting to be graded.")
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            return await self._run(cells, tests, packages)
+        finally:
+            self._slots.release()
+
+    async def _run(
+        self, cells: list[str | None], tests: list[dict[str, str]], packages: list[str]
+    ) -> Outcome:
+        job = {
+            "cells": [code or "" for code in cells],
+            "tests": tests,
+            "packages": packages,
+            "cell_timeout_ms": int(self.cell_timeout * 1000),
+            "test_timeout_ms": int(self.test_timeout * 1000),
+            "output_limit": self.output_limit,
+        }
+        outcome = Outcome()
+        started = time.monotonic()
+        process = await asyncio.create_subprocess_exec(
+            *self.command(),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            cwd="/",
+            start_new_session=True,
+        )
+        self._running.add(process)
+        assert process.stdin and process.stdout and process.stderr
+        process.stdin.write(json.dumps(job).encode())
+        process.stdin.close()
+        stderr = asyncio.ensure_future(process.stderr.read(64 * 1024))
+        done = False
+        try:
+            async with asyncio.timeout(self.timeout):
+                async for line in process.stdout:
+                    done = self._read(line, outcome) or done
+                await process.wait()
+        except TimeoutError:
+            outcome.error = f"The submission ran over {self.timeout:g} s and was stopped."
+        finally:
+            await _stop(process)
+            self._running.discard(process)
+        outcome.duration_ms = round((time.monotonic() - started) * 1000)
+        if not done and outcome.error is None:
+            tail = (await stderr).decode(errors="replace").strip().splitlines()[-3:]
+            outcome.error = "The sandbox stopped before the end" + (
+                f": {' '.join(tail)[-300:]}" if tail else "."
+            )
+        stderr.cancel()
+        for index, code in enumerate(cells):
+            if code is None and index < len(outcome.cells):
+                outcome.cells[index] = {"index": index, "status": "skipped"}
+        reported = {test["name"] for test in outcome.tests}
+        for test in tests:
+            if test["name"] not in reported:
+                outcome.tests.append(
+                    {"name": test["name"], "status": "not_run", "message": outcome.error}
+                )
+        return outcome
+
+    def _read(self, line: bytes, outcome: Outcome) -> bool:
+        """One line from the runner; True at its end. Anything else on stdout is ignored."""
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return False
+        if not isinstance(record, dict):
+            return False
+        event = record.pop("event", None)
+        if event == "started":
+            outcome.load_ms = record.get("load_ms")
+        elif event == "cell":
+            outcome.cells.append(record)
+        elif event == "test":
+            outcome.tests.append(record)
+        return event == "done"
+
+
+def _innermost(pid: int) -> int:
+    """The last of a chain of single children (timeout, unshare, node): the runner."""
+    while True:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return pid
+        if not children:
+            return pid
+        pid = int(children[0])
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    """Kill the runner, innermost first: each parent then reaps its child and exits. Killing
+    the whole group at once would leave orphans that a container's init may never reap."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(_innermost(process.pid), signal.SIGKILL)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    _kill(process)
+    try:
+        await asyncio.wait_for(process.wait(), 5)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()

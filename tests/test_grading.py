@@ -1,0 +1,296 @@
+"""Hidden tests in the grading sandbox (issue 13): verdicts, isolation, tampering, the API.
+
+The sandbox is the real one: Pyodide under Node, in namespaces of its own, started by
+``GradingSandbox`` as the server starts it. Each isolation probe is a submission that tries
+to break out; the test fails if it gets anything.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from jupyter_interview.sandbox.grading import GradingSandbox, submission_cells
+
+from .server import ROOT, TOKEN, InterviewServer, link_token
+from .yclient import connect
+
+pytestmark = pytest.mark.anyio
+
+PYODIDE = ROOT / "lite" / "build" / "pyodide"
+TEMPLATES = ROOT / "notebooks"
+
+TOP_K = """
+import re
+from collections import Counter
+
+def top_k_words(text, k):
+    counts = Counter(re.findall(r"[a-z']+", text.lower()))
+    return sorted(counts, key=lambda word: (-counts[word], word))[:k]
+"""
+TOP_K_WRONG = """
+def top_k_words(text, k):
+    return text.split()[:k]
+"""
+GROUP_BY = """
+def active_regions(events, min_users=2):
+    users, revenue = {}, {}
+    for e in events:
+        if e['kind'] == 'purchase':
+            users.setdefault(e['region'], set()).add(e['user_id'])
+            revenue[e['region']] = revenue.get(e['region'], 0.0) + e['amount']
+    rows = [(r, len(u), revenue[r]) for r, u in users.items() if len(u) >= min_users]
+    return sorted(rows, key=lambda row: (-row[2], row[0]))
+"""
+
+
+def hidden_tests(template: str) -> list[dict[str, str]]:
+    nb = nbformat.read(TEMPLATES / f"{template}.ipynb", as_version=4)
+    return [dict(t) for t in nb.metadata["interview"]["hidden_tests"]]
+
+
+def template_cells(template: str) -> list[str | None]:
+    return submission_cells(nbformat.read(TEMPLATES / f"{template}.ipynb", as_version=4))
+
+
+@pytest.fixture
+def sandbox() -> GradingSandbox:
+    box = GradingSandbox(PYODIDE, timeout=60, cell_timeout=3, test_timeout=3, memory_mb=256)
+    assert box.problem() is None, box.problem()
+    return box
+
+
+def statuses(outcome) -> list[str]:
+    return [t["status"] for t in outcome.tests]
+
+
+@pytest.mark.parametrize(
+    ("template", "solution", "expected"),
+    [
+        ("algorithms-warmup", TOP_K, ["pass"] * 3),
+        ("algorithms-warmup", TOP_K_WRONG, ["fail", "fail", "pass"]),
+        ("algorithms-warmup", "", ["fail"] * 3),  # the template's function returns ...
+        ("algorithms-warmup", "del top_k_words", ["error"] * 3),  # NameError
+        ("sql-groupby", GROUP_BY, ["pass"] * 3),
+        ("sql-groupby", "def active_regions(events, min_users=2):\n    return []", None),
+    ],
+)
+async def test_each_template_with_a_correct_and_a_wrong_submission(
+    sandbox: GradingSandbox, template: str, solution: str, expected: list[str] | None
+) -> None:
+    cells = [*template_cells(template), solution]
+    outcome = await sandbox.run(cells, hidden_tests(template), [])
+    assert outcome.error is None
+    if expected is None:
+        assert statuses(outcome)[:2] == ["fail", "fail"] and statuses(outcome)[2] == "pass"
+    else:
+        assert statuses(outcome) == expected
+    # The template's %%piston cell is another language: skipped, not run as Python.
+    if template == "algorithms-warmup":
+        assert outcome.cells[1]["status"] == "skipped"
+
+
+SECRET = "s3cret-from-the-server-disk"
+
+
+@pytest.fixture
+def secret_file(tmp_path: Path) -> Path:
+    path = tmp_path / "secret.txt"
+    path.write_text(SECRET)
+    return path
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[str]]]:
+    """An HTTP server on the host's loopback, standing for the interview server."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1], seen
+    httpd.shutdown()
+
+
+async def test_a_submission_reads_no_file_starts_no_process_reaches_no_host(
+    sandbox: GradingSandbox, secret_file: Path, listener: tuple[int, list[str]]
+) -> None:
+    port, seen = listener
+    probes = {
+        "read a file of the server": f"print(open({str(secret_file)!r}).read())",
+        "list the server's disk": "import os; print(os.listdir('/'), os.listdir('/tmp'))",
+        "start a process": "import subprocess; print(subprocess.run(['id'], capture_output=True))",
+        "os.system": "import os; print(os.system('id'))",
+        "a socket": f"import socket; s = socket.create_connection(('127.0.0.1', {port}), 2)",
+        "urllib": f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/u')",
+        "pyodide's http": f"from pyodide.http import open_url; open_url('http://127.0.0.1:{port}/p')",
+        "JavaScript's globals": "import js; print(js.process.env)",
+        "the runtime's API": "import pyodide_js; print(pyodide_js._module)",
+        "JavaScript from a string": (
+            "from pyodide.ffi import to_js\n"
+            "f = to_js({}).constructor.constructor('return process')\n"
+            "print(f().mainModule)"
+        ),
+        "JavaScript's eval": "from pyodide.code import run_js; print(run_js('process.pid'))",
+        "a file of Pyodide's own": f"print(open({str(PYODIDE / 'pyodide.mjs')!r}).read(9))",
+    }
+    # One run each: a probe that upsets Pyodide (os.system ends in the permission model's
+    # refusal, and the interpreter is not always usable after it) must not hide the next.
+    results = {}
+    for name, code in probes.items():
+        outcome = await sandbox.run(["print('ready')"], [{"name": name, "code": code}], [])
+        results[name] = outcome.tests[0]
+    for name in probes:
+        assert SECRET not in (results[name].get("output") or "")
+        if name != "list the server's disk":
+            assert results[name]["status"] == "error", (name, results[name])
+    assert seen == []  # no request reached the host
+    # What the sandbox lists is Emscripten's memory file system, none of the host's disk.
+    listing = results["list the server's disk"]["output"]
+    assert "work" not in listing and "etc" not in listing and "root" not in listing
+
+
+async def test_time_and_memory_are_bounded(sandbox: GradingSandbox) -> None:
+    tests = [
+        {"name": "a loop", "code": "while True: pass"},
+        {"name": "memory", "code": "x = bytearray(1024 * 2**20)"},
+        {"name": "after them", "code": "assert 1 + 1 == 2"},
+        {
+            "name": "a loop that swallows the interrupt",
+            "code": "while True:\n    try:\n        while True: pass\n    except BaseException:\n"
+            "        pass",
+        },
+        {"name": "never reached", "code": "pass"},
+    ]
+    sandbox.timeout = 12
+    before = {p.pid for p in psutil.process_iter()}
+    outcome = await sandbox.run(["x = 1"], tests, [])
+    results = {t["name"]: t["status"] for t in outcome.tests}
+    assert results["a loop"] == "timeout"
+    assert results["memory"] == "error"
+    assert next(t for t in outcome.tests if t["name"] == "memory")["type"] == "MemoryError"
+    assert results["after them"] == "pass"
+    assert results["a loop that swallows the interrupt"] == "not_run"
+    assert results["never reached"] == "not_run"
+    assert "ran over" in (outcome.error or "")
+    # The process group is gone: no node left spinning.
+    left = [
+        p
+        for p in psutil.process_iter(["pid", "name"])
+        if p.info["pid"] not in before and p.info["name"] in ("node", "unshare", "timeout")
+    ]
+    assert left == []
+
+
+TAMPERING = {
+    "prints passed": (
+        "print('All tests passed')\n"
+        'print(\'{"event": "test", "name": "ties break alphabetically", '
+        '"status": "pass"}\')'
+    ),
+    "patched builtins": (
+        "import builtins\n"
+        "builtins.sorted = lambda *a, **k: ['a', 'b']\n"
+        "builtins.type = lambda x: list\n"
+        "builtins.all = lambda x: True\n"
+        "builtins.AssertionError = type('Quiet', (Exception,), {})\n"
+    ),
+    "a global hiding a builtin": "def type(x):\n    return list\nall = lambda x: True",
+    "patched sys.exit": "import sys\nsys.exit = lambda *a: None",
+    "an exit in the function": ("import sys\ndef top_k_words(text, k):\n    sys.exit(0)"),
+    "os._exit in the notebook": "import os\nos._exit(0)",
+    "an object equal to anything": (
+        "class Liar(list):\n    def __eq__(self, other):\n        return True\n"
+        "def top_k_words(text, k):\n    return Liar()"
+    ),
+    "a trace function": (
+        "import sys\ndef skip(frame, event, arg):\n    return skip\nsys.settrace(skip)"
+    ),
+}
+
+
+@pytest.mark.parametrize("trick", TAMPERING)
+async def test_a_tampered_test_does_not_pass(sandbox: GradingSandbox, trick: str) -> None:
+    cells = [*template_cells("algorithms-warmup"), TOP_K_WRONG, TAMPERING[trick]]
+    outcome = await sandbox.run(cells, hidden_tests("algorithms-warmup")[:2], [])
+    assert all(t["status"] != "pass" for t in outcome.tests), outcome.tests
+
+
+async def test_grading_from_the_api(tmp_path: Path) -> None:
+    """A room is graded as it ends; graders grade it again at a moment of its timeline; a
+    batch grades every ended room of a template; no room link reaches any of it."""
+    server = InterviewServer(tmp_path / "data").start()
+    try:
+        room = server.create_room(template="algorithms-warmup", candidate_name="Ada")
+        rid, path = room["id"], room["notebook_path"]
+        token = link_token(room["links"]["candidate"])
+        async with connect(server.url, token, path) as candidate:
+            code = next(i for i, c in enumerate(candidate.cells) if c["cell_type"] == "code")
+            source = candidate.notebook.ycells[code]["source"]
+            source.clear()
+            source += TOP_K
+            await candidate.roundtrip()
+            assert await candidate.save() == "success"
+        with server.client() as c:
+            first_seq = c.get(f"interview/api/rooms/{rid}/timeline").json()["first_seq"]
+            c.post(f"interview/api/rooms/{rid}/end").raise_for_status()
+            grades = _wait_for_grade(c, rid)
+            assert grades[0]["requested_by"] == "the server (room ended)"
+            assert grades[0]["status"] == "done"
+            assert (grades[0]["passed"], grades[0]["total"]) == (3, 3)
+            # The template as the room loaded it: nothing defined, every test errors.
+            r = c.post(f"interview/api/rooms/{rid}/grade", json={"at": str(first_seq)})
+            assert r.status_code == 200, r.text
+            assert r.json()["at_seq"] == first_seq and r.json()["passed"] == 0
+            listed = c.get(f"interview/api/rooms/{rid}/grades").json()
+            assert [g["id"] for g in listed][:2] == [r.json()["id"], grades[0]["id"]]
+            one = c.get(f"interview/api/rooms/{rid}/grades/{grades[0]['id']}").json()
+            assert one["tests"][0]["status"] == "pass"
+            batch = c.post("interview/api/templates/algorithms-warmup/grade")
+            assert batch.status_code == 202 and len(batch.json()["grades"]) == 1
+            assert c.post("interview/api/templates/nope/grade").status_code == 404
+        with server.client(token) as link:
+            for method, url in (
+                ("POST", f"interview/api/rooms/{rid}/grade"),
+                ("GET", f"interview/api/rooms/{rid}/grades"),
+                ("GET", f"interview/api/rooms/{rid}/grades/{grades[0]['id']}"),
+                ("POST", "interview/api/templates/algorithms-warmup/grade"),
+            ):
+                assert link.request(method, url).status_code in (401, 403), url
+    finally:
+        server.stop()
+
+
+def _wait_for_grade(client, room_id: str) -> list[dict]:
+    """The grading that the end started: polled, as a grader's page would."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        grades = client.get(f"interview/api/rooms/{room_id}/grades").json()
+        if grades and grades[0]["status"] in ("done", "failed"):
+            return grades
+        time.sleep(0.2)
+    raise AssertionError(f"no grading finished: {grades}")
+
+
+def test_the_sandbox_never_gets_a_credential() -> None:
+    box = GradingSandbox(PYODIDE)
+    command = " ".join(box.command())
+    assert TOKEN not in command
+    assert "--allow-fs-write" not in command and "--allow-child-process" not in command
+    assert "--net" in command and "--disallow-code-generation-from-strings" in command
