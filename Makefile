@@ -9,6 +9,7 @@ ARGS ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 LITE := lite/build/.built
+SNAPSHOT := lite/build/grading/pyodide.snapshot
 
 .PHONY: serve test install lint lite frontend browser openapi clean
 
@@ -31,7 +32,11 @@ $(LITE): $(STAMP) $(FRONTEND_MODULES) lite/package.json lite/package-lock.json l
 	$(PY) lite/build.py
 	touch $(LITE)
 
-lite: $(LITE)
+lite: $(LITE) $(SNAPSHOT)
+
+# A started Pyodide, saved once: each grading run starts from it (sandbox/grading.py).
+$(SNAPSHOT): $(LITE) extension/jupyter_interview/sandbox/grader/snapshot.mjs
+	node extension/jupyter_interview/sandbox/grader/snapshot.mjs lite/build/pyodide $(SNAPSHOT)
 
 # Our JupyterLab plugins (extension/frontend), built against the installed JupyterLab's own
 # core package list, then linked into the environment like `jupyter labextension develop`.
@@ -48,7 +53,7 @@ $(FRONTEND): $(STAMP) $(FRONTEND_MODULES) extension/frontend/tsconfig.json \
 
 frontend: $(FRONTEND)
 
-install: $(STAMP) $(LITE) $(FRONTEND)
+install: $(STAMP) $(LITE) $(SNAPSHOT) $(FRONTEND)
 
 # Browser tests drive Debian's Chromium (never a downloaded browser).
 browser:

@@ -11,6 +11,10 @@ doc after a save, history rows against edits, server CPU and RSS per room. ``--t
 plain`` runs the same load against jupyter-collaboration with its defaults (``jupyter
 server``, upstream ``SQLiteYStore``, the server token for every peer).
 
+``--grade-batch N`` ends N rooms of the algorithms template before the typing, then, a few
+seconds into it, asks the server to grade them all (one batch, in the grading sandbox's
+processes); it reports how long the batch took and the typing's latencies as usual.
+
 ``--attack`` replays the size attacks of issue 9 against one more room while the load
 runs, from its candidate link and a process of its own: eight 100 MB messages at once, one
 50 MB string, 100,000 cells in one update, and a 7 MB string (under the transport cap, over
@@ -21,6 +25,7 @@ Run on demand, never in CI:
     .venv/bin/python -m bench.sync_load --rooms 200 --peers 3 --rate 2 --duration 30
     .venv/bin/python -m bench.sync_load --target both --rooms 50
     .venv/bin/python -m bench.sync_load --rooms 50 --attack
+    .venv/bin/python -m bench.sync_load --rooms 50 --grade-batch 100
 """
 
 from __future__ import annotations
@@ -488,6 +493,23 @@ def _cpu(proc: psutil.Process) -> float:
     return times.user + times.system
 
 
+def _batch_done(server: InterviewServer, count: int, started: float) -> dict[str, float | int]:
+    """Wait for the batch's gradings (polled: there is no event for them)."""
+    with server.client() as c:
+        rooms = [r["id"] for r in c.get("interview/api/rooms?status=ended").json()]
+        while True:
+            latest = [c.get(f"interview/api/rooms/{rid}/grades").json()[:1] for rid in rooms]
+            done = [g[0] for g in latest if g and g[0]["status"] in ("done", "failed")]
+            if len(done) >= count:
+                break
+            time.sleep(0.5)
+    return {
+        "rooms": count,
+        "batch_s": round(time.monotonic() - started, 1),
+        "done": sum(g["status"] == "done" for g in done),
+    }
+
+
 def run(
     target: str,
     rooms: int,
@@ -497,6 +519,7 @@ def run(
     workers: int,
     server_args: list[str],
     attack: bool = False,
+    grade_batch: int = 0,
 ) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
@@ -504,8 +527,14 @@ def run(
             data.mkdir()
             server: InterviewServer = PlainServer(data, *server_args)
         else:
-            server = InterviewServer(data, *server_args)
+            extra = ["--InterviewApp.grade_on_end=False"] if grade_batch else []
+            server = InterviewServer(data, *server_args, *extra)
         server.start()
+        graded: dict[str, float | int] = {}
+        for _ in range(grade_batch):
+            ended = server.create_room("algorithms-warmup")
+            with server.client() as c:
+                c.post(f"interview/api/rooms/{ended['id']}/end").raise_for_status()
         try:
             proc = psutil.Process(server.proc.pid)  # type: ignore[union-attr]
             rss_before = proc.memory_info().rss
@@ -557,11 +586,18 @@ def run(
                 # A few seconds into the typing, so the latencies cover before and during.
                 time.sleep(min(5.0, duration / 4))
                 attacker.send("go")
+            if grade_batch:
+                time.sleep(min(3.0, duration / 10))
+                batch_started = time.monotonic()
+                with server.client() as c:
+                    c.post("interview/api/templates/algorithms-warmup/grade").raise_for_status()
             while time.monotonic() - started < duration:
                 peak = max(peak, proc.memory_info().rss)
                 time.sleep(0.02)
             if attacker is not None:
                 attacked = attacker.recv()
+            if grade_batch:
+                graded = _batch_done(server, grade_batch, batch_started)
             cpu = (_cpu(proc) - cpu_before) / duration
             results = [WorkerResult(**pipe.recv()) for pipe in pipes]
             for p in procs:
@@ -602,6 +638,7 @@ def run(
         "client_loop_lag_max_ms": round(lags[-1], 1) if lags else None,
         "server_rss_peak_over_start_mib": round((peak - rss_go) / 2**20, 1),
         "attacks": attacked,
+        "grading": graded,
         "errors": [e for r in results for e in r.errors][:10],
     }
 
@@ -616,6 +653,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument(
         "--attack", action="store_true", help="replay issue 9's size attacks during the load"
+    )
+    parser.add_argument(
+        "--grade-batch", type=int, default=0, help="grade this many ended rooms during the load"
     )
     parser.add_argument(
         "--server-arg",
@@ -636,6 +676,7 @@ def main(argv: list[str] | None = None) -> None:
             args.workers,
             args.server_arg,
             attack=args.attack,
+            grade_batch=args.grade_batch,
         )
         reports.append(report)
         print(json.dumps(report), flush=True)

@@ -92,9 +92,10 @@ class GradingSandbox(LoggingConfigurable):
         4000, config=True, help="Characters of a test's or a cell's output that are kept."
     )
 
-    def __init__(self, pyodide_dir: Path, **kwargs: Any) -> None:
+    def __init__(self, pyodide_dir: Path, snapshot: Path | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pyodide_dir = pyodide_dir.resolve()
+        self.snapshot = (snapshot or pyodide_dir.parent / "grading" / "pyodide.snapshot").resolve()
         self._slots = asyncio.Semaphore(max(1, self.workers))
         self._waiting = 0
         self._running: set[asyncio.subprocess.Process] = set()
@@ -135,6 +136,7 @@ class GradingSandbox(LoggingConfigurable):
             "--experimental-permission",
             f"--allow-fs-read={self.pyodide_dir}/*",
             f"--allow-fs-read={RUNNER.parent}/*",
+            f"--allow-fs-read={self.snapshot}",
             "--allow-worker",
             "--disallow-code-generation-from-strings",
             f"--wasm-max-mem-pages={pages}",
@@ -142,6 +144,7 @@ class GradingSandbox(LoggingConfigurable):
             "--no-warnings",
             str(RUNNER),
             str(self.pyodide_dir),
+            str(self.snapshot),
         ]
 
     async def run(

@@ -3,7 +3,8 @@
 // no network (a network namespace of its own), no files but Pyodide's (Node's permission
 // model), no child processes, no code generated from strings, bounded memory and time.
 //
-// Usage: node [sandbox flags] runner.mjs PYODIDE_DIR < job.json > results.jsonl
+// Usage: node [sandbox flags] runner.mjs PYODIDE_DIR [SNAPSHOT] < job.json > results.jsonl
+//   SNAPSHOT: a memory snapshot of a started Pyodide (snapshot.mjs), if there is one
 //   job: {cells: [source], tests: [{name, code}], packages: [name],
 //         cell_timeout_ms, test_timeout_ms, output_limit}
 //   out: one JSON object a line: {event: "started"}, {event: "cell", ...} per cell,
@@ -14,7 +15,7 @@
 // output is captured); before each test the runner puts back the builtins, the tracing and
 // profiling hooks and the standard streams as they were before the submission ran, and the
 // test runs in a copy of the notebook's namespace without the names that hide builtins.
-import { constants } from 'node:fs';
+import { constants, existsSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 // What the runner relies on, taken before any submission code runs. Python can reach some
@@ -48,7 +49,7 @@ Object.defineProperty(Error, 'prepareStackTrace', {
   configurable: false
 });
 
-const [pyodideDir] = process.argv.slice(2);
+const [pyodideDir, snapshot] = process.argv.slice(2);
 const chunks = [];
 for await (const chunk of process.stdin) {
   chunks.push(chunk);
@@ -75,7 +76,8 @@ const pyodide = await loadPyodide({
   jsglobals: Object.create(null), // `import js` reaches nothing of the runner
   env: { HOME: '/home/pyodide', PYTHONHASHSEED: '0' },
   stdout: capture,
-  stderr: capture
+  stderr: capture,
+  ...(snapshot && existsSync(snapshot) ? { _loadSnapshot: readFileSync(snapshot) } : {})
 });
 if (job.packages?.length) {
   await pyodide.loadPackage(job.packages, { messageCallback: () => undefined });
