@@ -37,6 +37,8 @@ from .access.pageconfig import room_page_config_hook
 from .datadir import DataDir
 from .lite import lite_handlers, page_settings, served_packages
 from .review.grading import Grader, GradeStore
+from .review.retention import Eraser
+from .review.scorecards import ScorecardStore
 from .review.timeline import Timelines
 from .rooms.clock import RoomClock
 from .rooms.events import RoomEvents
@@ -167,6 +169,17 @@ class InterviewApp(ExtensionApp):
         history, and start-up recovery writes it.""",
     )
 
+    retention_days = Int(
+        0,
+        config=True,
+        help="Purge each ended room this many days after it ended: its notebook, history, "
+        "sandbox runs, gradings, scorecards, notes and links. 0 keeps rooms until deleted.",
+    )
+    blind_graders = Bool(
+        False,
+        config=True,
+        help="Hide the candidate's name from grader links (timeline, reports, exports).",
+    )
     grade_on_end = Bool(
         True,
         config=True,
@@ -232,6 +245,9 @@ class InterviewApp(ExtensionApp):
         history = HistoryDB.open(data.ystore_db) if self.manage_server else None
         self.bridge = SyncBridge(gate.can_write, limits, history, self.log.warning)
         templates = TemplateCatalogue(Path(self.templates_dir), self.log)
+        grades = GradeStore(data.room_db)
+        scorecards = ScorecardStore(data.room_db)
+        timelines = Timelines(history) if history else None
         self.sandbox = sandbox = GradingSandbox(Path(self.lite_dir) / "pyodide", parent=self)
         self.grader = (
             Grader(
@@ -239,11 +255,28 @@ class InterviewApp(ExtensionApp):
                 history,
                 templates,
                 sandbox,
-                GradeStore(data.room_db),
+                grades,
                 self.log,
+                root_dir=Path(self.serverapp.root_dir),
                 served=served_packages(Path(self.lite_dir)),
             )
             if history
+            else None
+        )
+        self.eraser = (
+            Eraser(
+                self.rooms,
+                history,
+                grades,
+                scorecards,
+                timelines,
+                self.bridge.sockets,
+                self._collaboration_server,
+                Path(self.serverapp.root_dir),
+                data.deleted,
+                self.log,
+            )
+            if history and timelines
             else None
         )
         self.settings.update(
@@ -251,7 +284,7 @@ class InterviewApp(ExtensionApp):
                 SETTINGS_KEY: gate,
                 "interview_bridge": self.bridge,
                 "interview_history": history,
-                "interview_timelines": Timelines(history) if history else None,
+                "interview_timelines": timelines,
                 "interview_online": self.bridge.online,
                 "interview_openapi": routes.openapi(),
                 "interview_max_transport_bytes": 2 * self.max_message_bytes,
@@ -266,6 +299,9 @@ class InterviewApp(ExtensionApp):
                 "interview_relay": RunRelay(self.events),
                 "interview_templates": templates,
                 "interview_grader": self.grader,
+                "interview_scorecards": scorecards,
+                "interview_eraser": self.eraser,
+                "interview_blind_graders": self.blind_graders,
                 "interview_max_body_bytes": self.max_body_bytes,
                 "interview_public_url": self.public_url,
                 "interview_root_dir": Path(self.serverapp.root_dir),
@@ -338,6 +374,8 @@ class InterviewApp(ExtensionApp):
         self.settings["interview_timelines"].watch(self.rooms, self.log)
         if self.grader is not None and self.grade_on_end:
             self.grader.watch()
+        if self.eraser is not None:
+            await self.eraser.start(self.retention_days)
         # Before any room opens (this runs before the first request is handled); the file id
         # manager exists only once every extension is loaded.
         file_ids = serverapp.web_app.settings.get("file_id_manager")
@@ -390,12 +428,19 @@ class InterviewApp(ExtensionApp):
             )
         return found
 
+    def _collaboration_server(self) -> object | None:
+        """jupyter-collaboration's websocket server (its rooms), once it runs."""
+        ydoc = self.serverapp.web_app.settings.get("jupyter_server_ydoc")
+        return getattr(ydoc, "ywebsocket_server", None)
+
     async def stop_extension(self) -> None:
         """Stop without losing an edit: refuse new ones, take each open room's document,
         close the sockets, flush the history, write each room's notebook once."""
         started = time.monotonic()
         self.bridge.stopping = True
         self.sandbox.stop()
+        if self.eraser is not None:
+            self.eraser.stop()
         ydoc = self.serverapp.web_app.settings.get("jupyter_server_ydoc")
         live = ydoc.ywebsocket_server.rooms if ydoc is not None and self.manage_server else {}
         snapshots = snapshot_rooms(self.rooms, live, Path(self.serverapp.root_dir))

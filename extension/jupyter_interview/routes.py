@@ -14,11 +14,18 @@ from tornado import web
 from .access.landing import RoomLinkHandler
 from .api import handlers as api
 from .api.openapi import Routes, openapi_document
+from .review import exports, pages
 from .review import handlers as review
 from .rooms import handlers as rooms
 from .sandbox import handlers as sandbox
 
-API_ROUTES: Routes = [*api.ROUTES, *rooms.ROUTES, *sandbox.ROUTES, *review.ROUTES]
+API_ROUTES: Routes = [
+    *api.ROUTES,
+    *rooms.ROUTES,
+    *sandbox.ROUTES,
+    *review.ROUTES,
+    *exports.ROUTES,
+]
 
 
 def openapi() -> dict[str, Any]:
@@ -26,7 +33,11 @@ def openapi() -> dict[str, Any]:
 
 
 def handlers() -> list[tuple[str, type[web.RequestHandler]]]:
-    return [*API_ROUTES, (r"/interview/r/(?P<token>[^/]+)", RoomLinkHandler)]
+    return [
+        *API_ROUTES,
+        *pages.ROUTES,
+        (r"/interview/r/(?P<token>[^/]+)", RoomLinkHandler),
+    ]
 
 
 if __name__ == "__main__":

@@ -1,15 +1,16 @@
 """``/interview/r/<token>``: where a room link lands.
 
-The link signs the browser in as the room's candidate or observer (the login cookie),
-asks once for the name the others will see, then opens the room notebook in the
-single-notebook view. The token never reaches the log: the request line is rewritten
-before anything is logged.
+The link signs the browser in as the room's candidate, observer or grader (the login
+cookie), asks once for the name the others will see, then opens the room notebook in the
+single-notebook view (a grader: the review page; each browser is a grader of its own).
+The token never reaches the log: the request line is rewritten before anything is logged.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from secrets import token_hex
 from typing import Any
 
 from jupyter_server.base.handlers import JupyterHandler
@@ -111,16 +112,31 @@ class RoomLinkHandler(JupyterHandler):
         user.name = user.display_name = name
         user.initials = "".join(part[0] for part in name.split()[:2]).upper()
         user.named = True
+        if user.role == "grader":
+            # Each browser is a grader of its own, with its own scorecard.
+            known = self._signed_in_as(user)
+            named = known is not None and known.named
+            user.username = known.username if named else f"{user.username}-{token_hex(4)}"
         self._open_room(user, room)
 
     def _open_room(self, user: RoomUser, room: Room) -> None:
+        if user.role == "grader":
+            self.identity_provider.set_login_cookie(self, user)
+            self.redirect(url_path_join(self.base_url, "interview/review", room.id))
+            return
         if user.role == "candidate" and room.started_at is None and room.status == "open":
             self.rooms.update(room.id, started_at=now())
         self.identity_provider.set_login_cookie(self, user)
         self.redirect(url_path_join(self.base_url, "notebooks", url_escape(room.notebook_path)))
 
     def _ask_name(self, room: Room, user: RoomUser, name: str, error: str = "") -> None:
-        if user.role == "observer":
+        if user.role == "grader":
+            intro = (
+                "You are reviewing this interview: its timeline, the hidden tests and your own "
+                "scorecard. Your name is shown with your scorecard; the other graders' "
+                "scorecards appear once you submit yours."
+            )
+        elif user.role == "observer":
             intro = "You are joining as an observer: you will see the notebook live, read-only."
         elif room.status == "ended":
             intro = "This interview has ended: the notebook opens read-only."
@@ -145,8 +161,10 @@ class RoomLinkHandler(JupyterHandler):
                 title=html.escape(room.title),
                 intro=html.escape(intro),
                 xsrf=self.xsrf_form_html(),
-                name=html.escape(name if name not in ("Candidate", "Observer") else ""),
+                name=html.escape(name if name not in ("Candidate", "Observer", "Grader") else ""),
                 error=error_html,
-                action="Join the interview" if user.role == "candidate" else "Watch",
+                action={"candidate": "Join the interview", "grader": "Review"}.get(
+                    user.role, "Watch"
+                ),
             )
         )

@@ -41,6 +41,19 @@ _READABLE_APIS = (
 )
 
 
+# What a grader link may read of its room, under /interview/api/rooms/<id>/.
+_GRADER_READS = {
+    "timeline",
+    "notebook",
+    "diff",
+    "grades",
+    "scorecards",
+    "export.ipynb",
+    "report.html",
+    "results.json",
+}
+
+
 def clean_path(raw: str) -> str | None:
     """Decode a request path and refuse anything that could step out of a folder."""
     path = unquote(raw)
@@ -58,6 +71,8 @@ class RoomPolicy:
     def allows(self, scope: RoomScope, method: str, path: str) -> bool:
         """``path`` is the decoded request path with the server's base URL removed."""
         method = method.upper()
+        if scope.role == "grader":
+            return self._grader(scope, method, path)
         if scope.role == "runner":
             # A server kernel's token: run programs in its room, nothing else.
             return (
@@ -101,6 +116,20 @@ class RoomPolicy:
             if path.startswith(prefix):
                 return self._contents(scope, method, path.removeprefix(prefix), prefix)
         return False
+
+    def _grader(self, scope: RoomScope, method: str, path: str) -> bool:
+        """A grader link reviews its room: never the live notebook, its files or its
+        collaboration room, so it can never change the submission."""
+        room = f"/interview/api/rooms/{scope.room_id}"
+        if method in _READ and (
+            path in ("/interview/api/health", room, f"/interview/review/{scope.room_id}")
+            or (path.startswith(room + "/") and path[len(room) + 1 :] in _GRADER_READS)
+            or path.startswith(f"{room}/grades/")
+        ):
+            return True
+        return (
+            method == "POST" and path in (f"{room}/grade", f"/interview/review/{scope.room_id}")
+        ) or (method == "PUT" and path == f"{room}/scorecards")
 
     def _contents(self, scope: RoomScope, method: str, target: str, prefix: str) -> bool:
         target = target.strip("/")

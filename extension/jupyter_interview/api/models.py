@@ -17,8 +17,8 @@ RoomMode = Literal["live", "take-home"]
 # How a room ended: the candidate submitted, the interviewer ended it, or its time ran out.
 EndReason = Literal["submitted", "ended", "timeout"]
 # A room link's role; "runner" is the token a server kernel of the room gets (access/kernels.py).
-Role = Literal["candidate", "observer", "runner"]
-LinkRole = Literal["candidate", "observer"]
+Role = Literal["candidate", "observer", "runner", "grader"]
+LinkRole = Literal["candidate", "observer", "grader"]
 
 TEMPLATE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 ROOM_ID_PATTERN = r"^[0-9a-f]{16}$"
@@ -35,6 +35,26 @@ class HiddenTest(_Strict):
     code: str = Field(min_length=1, max_length=100_000)
 
 
+class RubricLevel(_Strict):
+    score: int = Field(ge=0, le=10)
+    label: str = Field(min_length=1, max_length=60)
+    meaning: str = Field(default="", max_length=1000, description="what this level looks like")
+
+
+class RubricCriterion(_Strict):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    weight: float = Field(default=1.0, gt=0, le=100)
+    levels: list[RubricLevel] = Field(min_length=2, max_length=10)
+
+
+class Rubric(_Strict):
+    """How a template's submissions are scored: criteria, each on a scale, with a weight."""
+
+    criteria: list[RubricCriterion] = Field(default_factory=list, max_length=30)
+
+
 class TemplateMeta(_Strict):
     """``metadata.interview`` of a template notebook in ``notebooks/``."""
 
@@ -48,6 +68,7 @@ class TemplateMeta(_Strict):
         description="Pyodide packages the kernel loads at start (numpy, pandas, ...)",
     )
     hidden_tests: list[HiddenTest] = Field(default_factory=list)
+    rubric: Rubric = Field(default_factory=Rubric)
 
 
 class TemplateOut(BaseModel):
@@ -102,6 +123,10 @@ class Extend(_Strict):
 class Links(BaseModel):
     candidate: str
     observer: str
+    grader: str = Field(
+        description="review only: the timeline, the tests and the grader's own scorecard; "
+        "each browser that opens it is a grader of its own"
+    )
 
 
 class RoomPublic(BaseModel):
@@ -389,3 +414,60 @@ class GradeRequest(_Strict):
 class BatchOut(BaseModel):
     template: str
     grades: list[GradeOut]
+
+
+Recommendation = Literal["strong_no", "no", "yes", "strong_yes"]
+
+
+class Evidence(_Strict):
+    """Where a score comes from: a moment of the timeline, a cell, or both."""
+
+    seq: int | None = Field(default=None, ge=0, description="a moment: open with notebook?at=")
+    cell_id: str | None = Field(default=None, max_length=100)
+    note: str = Field(default="", max_length=1000)
+
+
+class CriterionScore(_Strict):
+    criterion: str = Field(max_length=100)
+    score: int | None = Field(default=None, ge=0, le=10, description="one of the levels' scores")
+    comment: str = Field(default="", max_length=10_000)
+    evidence: list[Evidence] = Field(default_factory=list, max_length=20)
+
+
+class ScorecardIn(_Strict):
+    """A grader's own scorecard; ``submit`` makes it final and shows them the others'."""
+
+    scores: list[CriterionScore] = Field(default_factory=list, max_length=30)
+    recommendation: Recommendation | None = None
+    summary: str = Field(default="", max_length=20_000)
+    submit: bool = False
+
+
+class ScorecardChange(BaseModel):
+    at: datetime
+    by: str
+    what: str
+
+
+class ScorecardOut(BaseModel):
+    grader_id: str
+    grader_name: str
+    scores: list[CriterionScore]
+    recommendation: Recommendation | None
+    summary: str
+    status: Literal["draft", "submitted"]
+    weighted_score: float | None = Field(
+        description="the weighted mean of the scores, as a fraction of the scale (0 to 1)"
+    )
+    updated_at: datetime
+    submitted_at: datetime | None
+    history: list[ScorecardChange] = Field(description="who changed what, and when")
+
+
+class ScorecardsOut(BaseModel):
+    rubric: Rubric
+    mine: ScorecardOut | None
+    others: list[ScorecardOut] = Field(
+        description="the other graders' scorecards: shown once the caller has submitted their own"
+    )
+    hidden: int = Field(description="how many other scorecards exist but are not shown yet")

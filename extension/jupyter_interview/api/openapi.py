@@ -33,7 +33,7 @@ def _operation_id(method: str, path: str) -> str:
 
 
 def _path_template(route: str) -> str:
-    return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route)
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route).replace("\\.", ".")
 
 
 Routes = list[tuple[str, type[InterviewHandler]]]

@@ -48,6 +48,7 @@ class GradeStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
 
     def save(self, grade: GradeOut) -> None:
@@ -102,8 +103,10 @@ class Grader:
         sandbox: GradingSandbox,
         store: GradeStore,
         log: logging.Logger,
+        root_dir: Path,
         served: frozenset[str] = frozenset(),
     ) -> None:
+        self.root_dir = root_dir
         self.served = served
         self.rooms = rooms
         self.history = history
@@ -145,7 +148,9 @@ class Grader:
             tests = [t.model_dump() for t in self.templates.get(room.template).meta.hidden_tests]
             path = history_path(room.file_id or "")
             notebook = await asyncio.to_thread(
-                RoomHistory(self.history, path).notebook_at, grade.at_seq
+                RoomHistory(self.history, path).notebook_at,
+                grade.at_seq,
+                self.root_dir / room.notebook_path,
             )
             cells = submission_cells(notebook)
             grade.signals = tampering_signals(cells)

@@ -11,19 +11,32 @@ import asyncio
 import json
 import time
 from collections import defaultdict, deque
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 from ..api.base import InterviewHandler, operation
-from ..api.errors import Forbidden, RateLimited, RoomEnded
-from ..api.models import BatchOut, DiffOut, GradeOut, GradeRequest, Signal, TimelineOut
+from ..api.errors import Forbidden, RateLimited, RoomEnded, UnknownTemplate
+from ..api.models import (
+    BatchOut,
+    DiffOut,
+    GradeOut,
+    GradeRequest,
+    Rubric,
+    ScorecardIn,
+    ScorecardsOut,
+    Signal,
+    TimelineOut,
+)
 from ..api.principal import RoomUser
 from ..rooms.handlers import ROOM_ID, TEMPLATE
 from ..rooms.store import Room, RoomStore, check_room_id
+from ..rooms.templates import TemplateCatalogue
 from ..sync.bridge import author_of_user
 from ..sync.history import HistoryDB, history_path
 from .diff import notebook_diff
 from .grading import Grader
 from .replay import RoomHistory
+from .scorecards import ScorecardStore
 from .timeline import Timelines
 
 AT = {"type": "string", "description": "an update's seq, or an ISO-8601 time; default: the end"}
@@ -31,7 +44,13 @@ AT = {"type": "string", "description": "an update's seq, or an ISO-8601 time; de
 SIGNALS_PER_MINUTE = 120
 
 
-class ReviewHandler(InterviewHandler):
+class ReviewAccess:
+    """Who may review a room, and what reviewing it reads: shared by the API handlers and
+    the review page."""
+
+    settings: dict[str, Any]
+    current_user: Any
+
     @property
     def rooms(self) -> RoomStore:
         return self.settings["interview_rooms"]
@@ -43,17 +62,71 @@ class ReviewHandler(InterviewHandler):
     def room_history(self, room: Room) -> RoomHistory:
         return RoomHistory(self.history, history_path(room.file_id or ""))
 
+    def room_file(self, room: Room) -> Path:
+        return self.settings["interview_root_dir"] / room.notebook_path
+
+    def review_room(self, room_id: str) -> Room:
+        """The room, if the caller reviews it: the interviewer, or one of its grader links."""
+        room = self.rooms.get(check_room_id(room_id))
+        user = self.current_user
+        if isinstance(user, RoomUser) and (user.role != "grader" or user.room_id != room.id):
+            raise Forbidden("Only the interviewer and the room's graders review it.")
+        return room
+
+    @property
+    def blind(self) -> bool:
+        """A grader link's caller, with the candidate's name hidden from graders."""
+        return isinstance(self.current_user, RoomUser) and bool(
+            self.settings.get("interview_blind_graders")
+        )
+
+    async def timeline(self, room: Room) -> TimelineOut:
+        timelines: Timelines = self.settings["interview_timelines"]
+        executions = self.rooms.executions(room.id)
+        timeline = await asyncio.to_thread(timelines.of, room, executions)
+        return anonymised(timeline) if self.blind else timeline
+
+    @property
+    def scorecards(self) -> ScorecardStore:
+        return self.settings["interview_scorecards"]
+
+    @property
+    def grader(self) -> Grader:
+        return self.settings["interview_grader"]
+
+    def rubric(self, room: Room) -> Rubric:
+        templates: TemplateCatalogue = self.settings["interview_templates"]
+        try:
+            return templates.get(room.template).meta.rubric
+        except UnknownTemplate:
+            return Rubric()
+
+    def who(self) -> str:
+        user = self.current_user
+        return getattr(user, "name", None) or getattr(user, "username", "interviewer")
+
+
+class ReviewHandler(ReviewAccess, InterviewHandler):
+    """A review API handler."""
+
+
+def anonymised(timeline: TimelineOut) -> TimelineOut:
+    """The timeline with the candidate's name replaced, for graders who score blind."""
+    data = timeline.model_dump()
+    for author in [*data["participants"], *(e["author"] for e in data["events"])]:
+        if author and author["role"] == "candidate":
+            author["name"] = "Candidate"
+    return TimelineOut.model_validate(data)
+
 
 class TimelineHandler(ReviewHandler):
     @operation(
         "The room's timeline: edits, runs, errors, joins, pastes, focus, the end.",
         response=TimelineOut,
+        room_links=True,
     )
     async def get(self, room_id: str) -> None:
-        room = self.rooms.get(check_room_id(room_id))
-        timelines: Timelines = self.settings["interview_timelines"]
-        executions = self.rooms.executions(room.id)
-        self.send(await asyncio.to_thread(timelines.of, room, executions))
+        self.send(await self.timeline(self.review_room(room_id)))
 
 
 class NotebookAtHandler(ReviewHandler):
@@ -62,13 +135,14 @@ class NotebookAtHandler(ReviewHandler):
         "and X-Interview-Time say which moment).",
         response=dict,
         query={"at": AT},
+        room_links=True,
     )
     async def get(self, room_id: str) -> None:
-        room = self.rooms.get(check_room_id(room_id))
+        room = self.review_room(room_id)
         at = self.get_query_argument("at", None)
         history = self.room_history(room)
         moment = await asyncio.to_thread(history.moment, at)
-        notebook = await asyncio.to_thread(history.notebook_at, moment.seq)
+        notebook = await asyncio.to_thread(history.notebook_at, moment.seq, self.room_file(room))
         self.set_header("X-Interview-Seq", str(moment.seq))
         if moment.time is not None:
             self.set_header("X-Interview-Time", moment.time.isoformat())
@@ -89,18 +163,24 @@ class DiffHandler(ReviewHandler):
             },
             "to": AT,
         },
+        room_links=True,
     )
     async def get(self, room_id: str) -> None:
-        room = self.rooms.get(check_room_id(room_id))
+        room = self.review_room(room_id)
         history = self.room_history(room)
         start = self.get_query_argument("from", None)
         end = self.get_query_argument("to", None)
-        self.send(await asyncio.to_thread(self._diff, history, start, end))
+        file = self.room_file(room)
+        self.send(await asyncio.to_thread(self._diff, history, start, end, file))
 
-    def _diff(self, history: RoomHistory, start: str | None, end: str | None) -> DiffOut:
+    def _diff(
+        self, history: RoomHistory, start: str | None, end: str | None, file: Path
+    ) -> DiffOut:
         before = history.first_moment() if start is None else history.moment(start)
         after = history.moment(end)
-        cells = notebook_diff(history.notebook_at(before.seq), history.notebook_at(after.seq))
+        cells = notebook_diff(
+            history.notebook_at(before.seq, file), history.notebook_at(after.seq, file)
+        )
         return DiffOut.model_validate(
             {
                 "from_seq": before.seq,
@@ -146,17 +226,7 @@ class SignalsHandler(ReviewHandler):
         self.finish()
 
 
-class GradingHandler(ReviewHandler):
-    @property
-    def grader(self) -> Grader:
-        return self.settings["interview_grader"]
-
-    def who(self) -> str:
-        user = self.current_user
-        return getattr(user, "name", None) or getattr(user, "username", "interviewer")
-
-
-class GradeHandler(GradingHandler):
+class GradeHandler(ReviewHandler):
     @operation(
         "Grade the room now: its notebook at a moment (default: its end) against its "
         "template's hidden tests, in the sandbox. Answers with the result when nothing else "
@@ -168,9 +238,10 @@ class GradeHandler(GradingHandler):
             202: "Queued: the result will be at the Location",
             503: "The grading sandbox cannot run here, or its queue is full",
         },
+        room_links=True,
     )
     async def post(self, room_id: str, body: GradeRequest) -> None:
-        room = self.rooms.get(check_room_id(room_id))
+        room = self.review_room(room_id)
         queued = self.grader.busy()
         grade, task = await self.grader.request(room, body.at, self.who())
         if queued:
@@ -183,21 +254,25 @@ class GradeHandler(GradingHandler):
         return f"{self.base_url.rstrip('/')}/interview/api/rooms/{room_id}/grades/{grade_id}"
 
 
-class GradesHandler(GradingHandler):
-    @operation("Every grading of the room, newest first, test by test.", response=list[GradeOut])
+class GradesHandler(ReviewHandler):
+    @operation(
+        "Every grading of the room, newest first, test by test.",
+        response=list[GradeOut],
+        room_links=True,
+    )
     async def get(self, room_id: str) -> None:
-        room = self.rooms.get(check_room_id(room_id))
+        room = self.review_room(room_id)
         self.send(self.grader.store.of_room(room.id))
 
 
-class OneGradeHandler(GradingHandler):
+class OneGradeHandler(ReviewHandler):
     @operation("One grading of the room.", response=GradeOut, errors={404: "No such grading"})
     async def get(self, room_id: str, grade_id: str) -> None:
         room = self.rooms.get(check_room_id(room_id))
         self.send(self.grader.store.get(room.id, grade_id))
 
 
-class TemplateGradeHandler(GradingHandler):
+class TemplateGradeHandler(ReviewHandler):
     @operation(
         "Grade every ended room of a template at its end; the gradings are queued.",
         response=BatchOut,
@@ -209,6 +284,42 @@ class TemplateGradeHandler(GradingHandler):
         self.send(BatchOut(template=name, grades=grades), status=202)
 
 
+def grader_of(user: object) -> tuple[str, str]:
+    """Who is grading: a grader link's user (each browser its own), or the interviewer."""
+    if isinstance(user, RoomUser):
+        if user.role != "grader":
+            raise Forbidden("Only graders and the interviewer score interviews.")
+        return user.username, user.name
+    return "interviewer", getattr(user, "name", None) or "Interviewer"
+
+
+class ScorecardsHandler(ReviewHandler):
+    @operation(
+        "The rubric, the caller's own scorecard and, once they have submitted it, the "
+        "other graders' (blind scoring).",
+        response=ScorecardsOut,
+        room_links=True,
+    )
+    async def get(self, room_id: str) -> None:
+        room = self.review_room(room_id)
+        grader_id, _ = grader_of(self.current_user)
+        self.send(self.scorecards.view(room.id, grader_id, self.rubric(room)))
+
+    @operation(
+        "Save the caller's own scorecard; `submit` makes it final (it can still be "
+        "corrected, and every change is recorded) and shows the others'.",
+        body=ScorecardIn,
+        response=ScorecardsOut,
+        room_links=True,
+    )
+    async def put(self, room_id: str, body: ScorecardIn) -> None:
+        room = self.review_room(room_id)
+        grader_id, name = grader_of(self.current_user)
+        rubric = self.rubric(room)
+        self.scorecards.save(room.id, grader_id, name, body, rubric)
+        self.send(self.scorecards.view(room.id, grader_id, rubric))
+
+
 ROUTES: list[tuple[str, type[InterviewHandler]]] = [
     (f"/interview/api/rooms/{ROOM_ID}/timeline", TimelineHandler),
     (f"/interview/api/rooms/{ROOM_ID}/notebook", NotebookAtHandler),
@@ -218,4 +329,5 @@ ROUTES: list[tuple[str, type[InterviewHandler]]] = [
     (f"/interview/api/rooms/{ROOM_ID}/grades", GradesHandler),
     (f"/interview/api/rooms/{ROOM_ID}/grades/(?P<grade_id>[0-9a-f]{{16}})", OneGradeHandler),
     (f"/interview/api/templates/{TEMPLATE}/grade", TemplateGradeHandler),
+    (f"/interview/api/rooms/{ROOM_ID}/scorecards", ScorecardsHandler),
 ]

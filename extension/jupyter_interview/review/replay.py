@@ -14,13 +14,14 @@ import bisect
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from nbformat import NotebookNode
 from pycrdt import Doc
 
 from ..api.errors import InvalidRequest
 from ..sync.history import HistoryDB, Update
-from ..sync.recovery import notebook_of
+from ..sync.recovery import notebook_of, read_notebook
 
 KEYFRAME_EVERY = 500
 
@@ -92,7 +93,13 @@ class RoomHistory:
             doc.apply_update(update.update)
         return doc
 
-    def notebook_at(self, seq: int) -> NotebookNode:
+    def notebook_at(self, seq: int, file: Path | None = None) -> NotebookNode:
+        """The notebook after update ``seq``. A room nobody ever opened has no history:
+        its notebook is the file the template made (``file``)."""
+        if not self._seqs and file is not None:
+            saved = read_notebook(file)
+            if saved is not None:
+                return saved
         return notebook_of(self.doc_at(seq))
 
     def build_keyframes(self) -> None:

@@ -402,3 +402,8 @@ class Timelines:
                 loop.run_in_executor(None, prepare, room, rooms.executions(room.id))
 
         rooms.on_change(changed)
+
+    def forget(self, path: str) -> None:
+        """A purged room: its walk goes too."""
+        with self._lock:
+            self._builders.pop(path, None)

@@ -166,9 +166,19 @@ class RoomHandler(RoomsAPIHandler):
         self.send(self.room_out(room))
 
     @operation(
-        "Delete a room; its folder is kept under the data directory's .deleted/.", status=204
+        "Delete a room; its folder is kept under the data directory's .deleted/. With "
+        "purge=true, erase it: the notebook, its history, sandbox runs, gradings, scorecards "
+        "and notes, in no file of the data directory afterwards.",
+        status=204,
+        query={"purge": {"type": "boolean", "description": "erase everything, at once"}},
     )
     async def delete(self, room_id: str) -> None:
+        if self.get_query_argument("purge", "false").lower() in ("true", "1", "yes"):
+            room = self.rooms.get(check_room_id(room_id))
+            await self.settings["interview_eraser"].purge(room)
+            self.set_status(204)
+            self.finish()
+            return
         room = self.rooms.delete(check_room_id(room_id))
         folder = self.settings["interview_root_dir"] / room.notebook_path.rsplit("/", 1)[0]
         if folder.is_dir():

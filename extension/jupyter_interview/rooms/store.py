@@ -33,7 +33,7 @@ from ..api.models import (
 from .links import hash_token, mint_token, new_nonce
 
 _ROOM_ID = re.compile(ROOM_ID_PATTERN)
-ROLES: tuple[LinkRole, ...] = ("candidate", "observer")
+ROLES: tuple[LinkRole, ...] = ("candidate", "observer", "grader")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rooms (
@@ -215,6 +215,8 @@ class RoomStore:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        # What is deleted is overwritten, not left in free pages (purges, retention).
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
         for table, added in (("rooms", _ADDED_COLUMNS), ("executions", _ADDED_EXECUTION_COLUMNS)):
             present = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
@@ -299,6 +301,18 @@ class RoomStore:
             del self._grants[token_hash]
         return room
 
+    def erase_traces(self, room_id: str) -> None:
+        """After ``delete``: the room's sandbox runs too, and nothing left in the file's log."""
+        with self._tx() as db:
+            db.execute("DELETE FROM executions WHERE room_id = ?", (room_id,))
+        self.compact()
+
+    def compact(self) -> None:
+        """Fold the write-ahead log into the file and empty it: deleted rows live on in the
+        log's old frames until then."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def record_execution(
         self,
         room_id: str,
@@ -340,30 +354,32 @@ class RoomStore:
     def grant(self, token_hash: str) -> Grant | None:
         return self._grants.get(token_hash)
 
-    def runner_token(self, room_id: str) -> str:
-        """The token a server kernel of the room gets: it may only run programs there."""
+    def _token(self, room_id: str, role: Role) -> str:
+        """The room's token for ``role``, made the first time it is asked for (rooms made
+        before a role existed get theirs then)."""
         grant = next(
-            (g for g in self._grants.values() if g.room_id == room_id and g.role == "runner"),
+            (g for g in self._grants.values() if g.room_id == room_id and g.role == role),
             None,
         )
         if grant is None:
-            grant = Grant(room_id, "runner", new_nonce())
+            grant = Grant(room_id, role, new_nonce())
             token_hash = hash_token(mint_token(self._secret, grant.nonce))
             with self._tx() as db:
                 db.execute(
                     "INSERT INTO grants VALUES (?,?,?,?)",
-                    (token_hash, room_id, "runner", grant.nonce),
+                    (token_hash, room_id, role, grant.nonce),
                 )
             self._grants[token_hash] = grant
         return mint_token(self._secret, grant.nonce)
 
+    def runner_token(self, room_id: str) -> str:
+        """The token a server kernel of the room gets: it may only run programs there."""
+        return self._token(room_id, "runner")
+
     def links(self, room_id: str, base_url: str) -> Links:
-        tokens = {
-            g.role: mint_token(self._secret, g.nonce)
-            for g in self._grants.values()
-            if g.room_id == room_id
-        }
-        return Links(**{role: f"{base_url}interview/r/{tokens[role]}" for role in ROLES})
+        return Links(
+            **{role: f"{base_url}interview/r/{self._token(room_id, role)}" for role in ROLES}
+        )
 
 
 def _to_sql(name: str, value: object) -> object:

@@ -380,6 +380,12 @@ class OpenSockets:
         }
         return sorted(names)
 
+    def close_room(self, room: str, reason: str) -> None:
+        """Close the sockets of one collaboration room (``json:notebook:<id>``)."""
+        for socket in list(self._sockets):
+            if getattr(socket, "path", None) == room and socket.ws_connection is not None:
+                socket.close(1000, reason)
+
     async def close_all(self, grace: float = 1) -> int:
         """Close every open socket: a close frame first, then, after ``grace`` seconds, the
         streams of clients that did not answer it (tornado itself would wait 5 s)."""

@@ -184,6 +184,7 @@ class HistoryDB:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=5000")
+        db.execute("PRAGMA secure_delete=ON")  # a purge leaves nothing in free pages
         return db
 
     def append(
@@ -321,6 +322,19 @@ class HistoryDB:
         self._queue.put(_Run(rename, done.set))
         self._urgent.set()
         done.wait(timeout)
+
+    def purge(self, path: str, timeout: float = 60) -> bool:
+        """Erase a room's history (updates, events, keyframes) from the file and its log."""
+        done = threading.Event()
+
+        def erase(db: sqlite3.Connection) -> None:
+            for table in ("yupdates", "room_events", "keyframes"):
+                db.execute(f"DELETE FROM {table} WHERE path = ?", (path,))
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        self._queue.put(_Run(erase, done.set))
+        self._urgent.set()
+        return done.wait(timeout)
 
     def flush_sync(self, timeout: float = 10) -> bool:
         event = threading.Event()

@@ -1,0 +1,321 @@
+"""``/interview/review/<room>``: the review page, for a grader link and for the interviewer.
+
+One server-rendered page, with no script at all: the hidden tests (and a button to grade
+again), the timeline with a link to open the notebook at any of its moments, the notebook
+itself rendered and sanitised, and the caller's own scorecard as a form. The other graders'
+scorecards appear once the caller has submitted theirs. The interviewer also gets the
+previous and next submission of the same template (access keys p and n).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from datetime import datetime
+from typing import Any
+
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.utils import url_path_join
+from pydantic import ValidationError
+from tornado import web
+
+from ..api.errors import InterviewError
+from ..api.models import CriterionScore, Evidence, Rubric, ScorecardIn, ScorecardsOut
+from ..api.principal import RoomUser
+from ..rooms.store import Room
+from .handlers import ReviewAccess, grader_of
+from .report import (
+    CSS,
+    candidate_label,
+    notebook_html,
+    scorecards_html,
+    summary_html,
+    tests_html,
+    timeline_summary,
+)
+
+PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+RECOMMENDATIONS = [
+    ("strong_no", "Strong no"),
+    ("no", "No"),
+    ("yes", "Yes"),
+    ("strong_yes", "Strong yes"),
+]
+PAGE_CSS = """
+form.card fieldset { border: 1px solid #ddd; margin: .8rem 0; }
+form.card textarea { width: 100%; min-height: 4rem; box-sizing: border-box; }
+.levels label { display: block; margin: .2rem 0; }
+nav a { margin-right: 1rem; } .notice { background: #e8f5e9; padding: .5rem; }
+.problem { background: #ffebee; padding: .5rem; } td.when { white-space: nowrap; }
+"""
+
+
+def _esc(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+class ReviewPageHandler(ReviewAccess, JupyterHandler):
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Content-Security-Policy", PAGE_CSP)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = exc.message if isinstance(exc, InterviewError) else self._reason
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(_page("Review", f"<h1>Review</h1><p class=problem>{_esc(message)}</p>"))
+
+    def page_room(self, room_id: str) -> Room:
+        room = self.review_room(room_id)
+        grader_of(self.current_user)
+        return room
+
+    @web.authenticated
+    async def get(self, room_id: str) -> None:
+        room = self.page_room(room_id)
+        self.finish(await self.render_page(room))
+
+    @web.authenticated
+    async def post(self, room_id: str) -> None:
+        room = self.page_room(room_id)
+        action = self.get_body_argument("action", "")
+        at = self.get_body_argument("at", "") or None
+        if action == "grade":
+            await self.grader.request(room, at, self.who())
+        elif action in ("save", "submit"):
+            try:
+                card = self.scorecard_from_form(self.rubric(room), submit=action == "submit")
+                grader_id, name = grader_of(self.current_user)
+                self.scorecards.save(room.id, grader_id, name, card, self.rubric(room))
+            except (InterviewError, ValidationError) as e:
+                self.set_status(400)
+                message = e.message if isinstance(e, InterviewError) else str(e)
+                self.finish(await self.render_page(room, problem=message))
+                return
+        else:
+            raise web.HTTPError(400, "Unknown action")
+        done = "graded" if action == "grade" else "saved"
+        target = url_path_join(self.base_url, "interview/review", room.id)
+        self.redirect(f"{target}?done={done}" + (f"&at={at}" if at else ""))
+
+    def scorecard_from_form(self, rubric: Rubric, *, submit: bool) -> ScorecardIn:
+        scores = []
+        for criterion in rubric.criteria:
+            raw = self.get_body_argument(f"score-{criterion.name}", "")
+            moment = self.get_body_argument(f"evidence-{criterion.name}", "").strip()
+            note = self.get_body_argument(f"evidence-note-{criterion.name}", "").strip()
+            evidence = [Evidence(seq=int(moment), note=note)] if moment.isdigit() else []
+            scores.append(
+                CriterionScore(
+                    criterion=criterion.name,
+                    score=int(raw) if raw.isdigit() else None,
+                    comment=self.get_body_argument(f"comment-{criterion.name}", ""),
+                    evidence=evidence,
+                )
+            )
+        recommendation = self.get_body_argument("recommendation", "") or None
+        return ScorecardIn.model_validate(
+            {
+                "scores": [s.model_dump() for s in scores],
+                "recommendation": recommendation,
+                "summary": self.get_body_argument("summary", ""),
+                "submit": submit,
+            }
+        )
+
+    async def render_page(self, room: Room, problem: str = "") -> str:
+        at = self.get_query_argument("at", None)
+        history = self.room_history(room)
+        moment = await asyncio.to_thread(history.moment, at)
+        notebook = await asyncio.to_thread(history.notebook_at, moment.seq, self.room_file(room))
+        timeline = await self.timeline(room)
+        events = [e.model_dump(mode="json") for e in timeline.events]
+        grades = self.grader.store.of_room(room.id) if self.grader else []
+        grade = next((g for g in grades if g.status == "done"), grades[0] if grades else None)
+        rubric = self.rubric(room)
+        grader_id, name = grader_of(self.current_user)
+        view = self.scorecards.view(room.id, grader_id, rubric)
+        base = url_path_join(self.base_url, "interview/review", room.id)
+        api = url_path_join(self.base_url, "interview/api/rooms", room.id)
+        done = self.get_query_argument("done", "")
+        notices = {
+            "graded": "Grading started: reload for its result.",
+            "saved": "Scorecard saved.",
+        }
+        body = [
+            self.navigation(room),
+            f"<h1>{_esc(room.title)}</h1>",
+            f"<p class=muted>{_esc(candidate_label(room, self.blind))} · template "
+            f"{_esc(room.template)} · reviewing as {_esc(name)}</p>",
+            f"<p class=notice>{_esc(notices[done])}</p>" if done in notices else "",
+            f"<p class=problem>{_esc(problem)}</p>" if problem else "",
+            f'<p><a href="{api}/report.html">Report (HTML)</a> · '
+            f'<a href="{api}/export.ipynb">Notebook (.ipynb)</a> · '
+            f'<a href="{api}/results.json">results.json</a></p>',
+            f"<h2>The interview</h2>{summary_html(timeline_summary(events, room))}",
+            f"<h2>Hidden tests</h2>{tests_html(grade)}",
+            self.form(
+                base,
+                "grade",
+                "Grade again at this moment" if at else "Grade again",
+                hidden={"at": str(moment.seq)} if at else {},
+            ),
+            f"<h2>Timeline</h2>{self.timeline_table(events, base, moment.seq)}",
+            f"<h2>The notebook {self.moment_label(at, moment.time)}</h2>",
+            notebook_html(notebook),
+            f"<h2>Your scorecard</h2>{self.scorecard_form(base, view, moment.seq)}",
+            f"<h2>The other scorecards</h2>{self.others(view)}",
+        ]
+        return _page(f"Review: {room.title}", "".join(body))
+
+    def navigation(self, room: Room) -> str:
+        """The interviewer moves between the ended rooms of a template (keys p and n)."""
+        if isinstance(self.current_user, RoomUser):
+            return ""
+        same = [r for r in self.rooms.list("ended") if r.template == room.template]
+        ids = [r.id for r in same]
+        if room.id not in ids:
+            return ""
+        i = ids.index(room.id)
+        links = []
+        if i > 0:
+            href = url_path_join(self.base_url, "interview/review", ids[i - 1])
+            links.append(f'<a href="{href}" accesskey="p">&lsaquo; previous submission</a>')
+        if i + 1 < len(ids):
+            href = url_path_join(self.base_url, "interview/review", ids[i + 1])
+            links.append(f'<a href="{href}" accesskey="n">next submission &rsaquo;</a>')
+        return f"<nav>{''.join(links)} <span class=muted>{i + 1} of {len(ids)}</span></nav>"
+
+    def form(self, action: str, name: str, label: str, hidden: dict[str, str]) -> str:
+        fields = "".join(
+            f'<input type="hidden" name="{_esc(k)}" value="{_esc(v)}">' for k, v in hidden.items()
+        )
+        return (
+            f'<form method="post" action="{action}">{self.xsrf_form_html()}{fields}'
+            f'<button name="action" value="{name}">{_esc(label)}</button></form>'
+        )
+
+    @staticmethod
+    def moment_label(at: str | None, when: datetime | None) -> str:
+        if at is None:
+            return "at the end"
+        return f"at {when:%H:%M:%S} UTC" if when else "before anything happened"
+
+    @staticmethod
+    def timeline_table(events: list[dict[str, Any]], base: str, current: int) -> str:
+        if not events:
+            return "<p class=muted>Nothing recorded.</p>"
+        start = datetime.fromisoformat(events[0]["time"])
+        rows = []
+        for event in events:
+            offset = int((datetime.fromisoformat(event["time"]) - start).total_seconds())
+            who = (event.get("author") or {}).get("name", "the room")
+            what = _describe(event)
+            here = " (shown)" if event["seq"] == current else ""
+            rows.append(
+                f"<tr><td class=when>{offset // 60:02d}:{offset % 60:02d}</td><td>{_esc(who)}</td>"
+                f"<td>{_esc(what)}</td>"
+                f'<td><a href="{base}?at={event["seq"]}">open</a>{here}</td></tr>'
+            )
+        return (
+            "<table><tr><th>when</th><th>who</th><th>what</th><th></th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+
+    def scorecard_form(self, base: str, view: ScorecardsOut, seq: int) -> str:
+        mine = view.mine
+        given = {s.criterion: s for s in (mine.scores if mine else [])}
+        parts = [f'<form class=card method="post" action="{base}">{self.xsrf_form_html()}']
+        if not view.rubric.criteria:
+            parts.append("<p class=muted>This template has no rubric: a summary only.</p>")
+        for criterion in view.rubric.criteria:
+            score = given.get(criterion.name)
+            chosen = score.score if score else None
+            levels = "".join(
+                f'<label><input type="radio" name="score-{_esc(criterion.name)}" '
+                f'value="{level.score}"{" checked" if chosen == level.score else ""}>'
+                f" {level.score}: {_esc(level.label)} <span class=muted>{_esc(level.meaning)}"
+                "</span></label>"
+                for level in criterion.levels
+            )
+            evidence = score.evidence[0] if score and score.evidence else None
+            parts.append(
+                f"<fieldset><legend>{_esc(criterion.title)} (weight {criterion.weight:g})"
+                f"</legend><p class=muted>{_esc(criterion.description)}</p>"
+                f"<div class=levels>{levels}</div>"
+                f'<label>Comment<textarea name="comment-{_esc(criterion.name)}">'
+                f"{_esc(score.comment if score else '')}</textarea></label>"
+                f'<label>Evidence: moment <input name="evidence-{_esc(criterion.name)}" '
+                f'size=8 value="{evidence.seq if evidence and evidence.seq is not None else ""}"'
+                f' placeholder="{seq}"></label> '
+                f'<input name="evidence-note-{_esc(criterion.name)}" size=40 '
+                f'value="{_esc(evidence.note if evidence else "")}" placeholder="what it shows">'
+                "</fieldset>"
+            )
+        picked = mine.recommendation if mine else None
+        options = "".join(
+            f'<option value="{value}"{" selected" if picked == value else ""}>{label}</option>'
+            for value, label in RECOMMENDATIONS
+        )
+        parts.append(
+            f'<label>Recommendation <select name="recommendation"><option value="">—</option>'
+            f"{options}</select></label>"
+            f'<label>Summary<textarea name="summary">{_esc(mine.summary if mine else "")}'
+            "</textarea></label>"
+            '<button name="action" value="save">Save draft</button> '
+            '<button name="action" value="submit">Submit</button></form>'
+        )
+        if mine:
+            status = "submitted" if mine.status == "submitted" else "a draft"
+            history = "".join(
+                f"<li>{c.at:%Y-%m-%d %H:%M} {_esc(c.by)}: {_esc(c.what)}</li>" for c in mine.history
+            )
+            parts.append(f"<p class=muted>Your scorecard is {status}.</p><ul>{history}</ul>")
+        return "".join(parts)
+
+    @staticmethod
+    def others(view: ScorecardsOut) -> str:
+        if view.hidden:
+            return (
+                f"<p class=muted>{view.hidden} other scorecard(s): shown once you submit yours.</p>"
+            )
+        return scorecards_html(view.others)
+
+
+def _describe(event: dict[str, Any]) -> str:
+    kind = event["kind"]
+    if kind == "edit":
+        return f"typed in a cell (+{event.get('inserted') or 0}, -{event.get('deleted') or 0})"
+    if kind == "run":
+        return f"ran cell [{event.get('execution_count')}]: {event.get('status')}"
+    if kind == "error":
+        return f"{event.get('ename')}: {event.get('evalue')}"
+    if kind == "piston":
+        return f"ran {event.get('language')} in the sandbox: {event.get('status')}"
+    if kind == "paste":
+        return f"pasted {event.get('length')} characters"
+    if kind == "end":
+        return f"the interview ended ({event.get('reason')})"
+    return {
+        "join": "joined",
+        "leave": "left",
+        "blur": "left the page",
+        "focus": "came back to the page",
+        "cells": "added, removed or moved cells",
+    }.get(kind, kind)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_esc(title)}</title><style>{CSS}{PAGE_CSS}</style></head>"
+        f"<body>{body}</body></html>"
+    )
+
+
+ROUTES = [(r"/interview/review/(?P<room_id>[^/]+)", ReviewPageHandler)]

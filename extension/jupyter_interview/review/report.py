@@ -1,0 +1,282 @@
+"""What a review hands on: the submission's notebook rendered safely, the tests, the
+scorecards and a summary of the timeline, as an HTML report and as JSON and CSV rows.
+
+The notebook is rendered by nbconvert with ``sanitize_html`` on and images never fetched
+(``embed_images`` off); the page carries a Content-Security-Policy that lets it load
+nothing at all from anywhere and run no script, so a report opened from disk is as inert as
+one served by the server.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from nbconvert import HTMLExporter
+from nbformat import NotebookNode
+
+from ..api.models import GradeOut, ScorecardOut
+from ..rooms.store import Room
+
+# Nothing from anywhere, no script: styles and pictures inline only.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'"
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem 2rem;
+       color: #222; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: .5rem 0; }
+td, th { border: 1px solid #ddd; padding: .25rem .6rem; text-align: left; vertical-align: top; }
+.pass { color: #1b5e20; } .fail, .error, .timeout, .not_run { color: #b71c1c; }
+.muted { color: #666; } pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.cell { margin: .6rem 0; } .input_prompt, .prompt { color: #307fc1; font-family: monospace; }
+.input_area { background: #f5f5f5; border: 1px solid #e0e0e0; padding: .2rem .5rem; }
+.output_subarea { padding: .2rem .5rem; } .output_stderr { background: #fdd; }
+.highlight pre { margin: 0; }
+"""
+
+
+def notebook_html(notebook: NotebookNode) -> str:
+    """The notebook's cells as sanitised HTML (a fragment, no page, no script)."""
+    nb = copy.deepcopy(notebook)
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("trusted", None)
+    exporter = HTMLExporter(template_name="basic", sanitize_html=True, embed_images=False)
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def timeline_summary(events: list[dict[str, Any]], room: Room) -> dict[str, Any]:
+    """The interview in numbers: time spent, runs, errors, sandbox runs, pastes, focus
+    losses, and the edits of each person."""
+    times = [datetime.fromisoformat(e["time"]) for e in events]
+    start = room.started_at or (min(times) if times else None)
+    end = room.ended_at or (max(times) if times else None)
+    count: dict[str, int] = {}
+    for event in events:
+        count[event["kind"]] = count.get(event["kind"], 0) + 1
+    edits: dict[str, int] = {}
+    for event in events:
+        if event["kind"] == "edit" and event.get("author"):
+            name = event["author"]["name"]
+            edits[name] = edits.get(name, 0) + (event.get("updates") or 0)
+    return {
+        "minutes": round((end - start).total_seconds() / 60, 1) if start and end else None,
+        "runs": count.get("run", 0),
+        "errors": count.get("error", 0),
+        "sandbox_runs": count.get("piston", 0),
+        "pastes": count.get("paste", 0),
+        "focus_losses": count.get("blur", 0),
+        "keystrokes": edits,
+        "end_reason": room.end_reason,
+    }
+
+
+def _esc(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _rows(rows: Iterable[Iterable[object]]) -> str:
+    return "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+
+
+def tests_html(grade: GradeOut | None) -> str:
+    if grade is None:
+        return "<p class=muted>Not graded yet.</p>"
+    head = (
+        f"<p><strong>{grade.passed} of {grade.total}</strong> hidden tests passed "
+        f"(graded {_esc(grade.created_at.strftime('%Y-%m-%d %H:%M'))} UTC at moment "
+        f"{grade.at_seq}, by {_esc(grade.requested_by)}).</p>"
+    )
+    notes = "".join(f"<p class=muted>{_esc(w)}</p>" for w in grade.warnings)
+    if grade.error:
+        notes += f"<p class=error>{_esc(grade.error)}</p>"
+    if grade.signals:
+        items = "".join(f"<li>{_esc(s)}</li>" for s in grade.signals)
+        notes += (
+            "<p>Constructs that can tamper with tests (evidence to read, not a verdict):</p>"
+            f"<ul>{items}</ul>"
+        )
+    rows = _rows(
+        (
+            _esc(t.name),
+            f"<span class={_esc(t.status)}>{_esc(t.status)}</span>",
+            f"<pre>{_esc(t.message or '')}</pre>",
+            _esc(t.duration_ms),
+        )
+        for t in grade.tests
+    )
+    header = "<tr><th>test</th><th>verdict</th><th>message</th><th>ms</th></tr>"
+    return f"{head}{notes}<table>{header}{rows}</table>"
+
+
+def scorecards_html(cards: list[ScorecardOut]) -> str:
+    if not cards:
+        return "<p class=muted>No scorecard yet.</p>"
+    parts = []
+    for card in cards:
+        rows = _rows(
+            (_esc(s.criterion), _esc(s.score), f"<pre>{_esc(s.comment)}</pre>") for s in card.scores
+        )
+        score = "" if card.weighted_score is None else f", {card.weighted_score:.0%} weighted"
+        parts.append(
+            f"<h3>{_esc(card.grader_name)}: {_esc(card.recommendation or 'no recommendation')}"
+            f" ({_esc(card.status)}{score})</h3>"
+            f"<table><tr><th>criterion</th><th>score</th><th>comment</th></tr>{rows}</table>"
+            f"<pre>{_esc(card.summary)}</pre>"
+        )
+    return "".join(parts)
+
+
+def summary_html(summary: dict[str, Any]) -> str:
+    keys = ", ".join(f"{_esc(name)}: {n}" for name, n in summary["keystrokes"].items())
+    return (
+        "<table>"
+        + _rows(
+            [
+                ("time spent", f"{_esc(summary['minutes'])} min"),
+                ("how it ended", _esc(summary["end_reason"] or "not ended")),
+                ("cells run", summary["runs"]),
+                ("errors", summary["errors"]),
+                ("sandbox runs", summary["sandbox_runs"]),
+                ("long pastes", summary["pastes"]),
+                ("left the page", summary["focus_losses"]),
+                ("keystrokes", _esc(keys or "none")),
+            ]
+        )
+        + "</table>"
+    )
+
+
+def candidate_label(room: Room, blind: bool) -> str:
+    return "the candidate" if blind or not room.candidate_name else room.candidate_name
+
+
+def page(title: str, body: str) -> str:
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f'<meta http-equiv="Content-Security-Policy" content="{REPORT_CSP}">'
+        f"<title>{_esc(title)}</title><style>{CSS}</style></head>"
+        f"<body>{body}</body></html>"
+    )
+
+
+def report_html(
+    room: Room,
+    notebook: NotebookNode,
+    grade: GradeOut | None,
+    cards: list[ScorecardOut],
+    summary: dict[str, Any],
+    *,
+    blind: bool,
+) -> str:
+    """The whole report: one self-contained page."""
+    who = candidate_label(room, blind)
+    body = (
+        f"<h1>{_esc(room.title)}</h1>"
+        f"<p class=muted>{_esc(who)} · template {_esc(room.template)} · room {_esc(room.id)}</p>"
+        f"<h2>The interview</h2>{summary_html(summary)}"
+        f"<h2>Hidden tests</h2>{tests_html(grade)}"
+        f"<h2>Scorecards</h2>{scorecards_html(cards)}"
+        f"<h2>The submission</h2>{notebook_html(notebook)}"
+    )
+    return page(f"{room.title}: report", body)
+
+
+def results(
+    room: Room,
+    grade: GradeOut | None,
+    cards: list[ScorecardOut],
+    summary: dict[str, Any],
+    *,
+    blind: bool,
+) -> dict[str, Any]:
+    """``results.json``: what an applicant-tracking system takes in."""
+    return {
+        "room_id": room.id,
+        "title": room.title,
+        "template": room.template,
+        "candidate": None if blind else room.candidate_name,
+        "status": room.status,
+        "end_reason": room.end_reason,
+        "started_at": room.started_at.isoformat() if room.started_at else None,
+        "ended_at": room.ended_at.isoformat() if room.ended_at else None,
+        "summary": summary,
+        "tests": None
+        if grade is None
+        else {
+            "passed": grade.passed,
+            "total": grade.total,
+            "at_seq": grade.at_seq,
+            "graded_at": grade.created_at.isoformat(),
+            "results": {t.name: t.status for t in grade.tests},
+            "signals": grade.signals,
+        },
+        "scorecards": [
+            {
+                "grader": card.grader_name,
+                "status": card.status,
+                "recommendation": card.recommendation,
+                "weighted_score": card.weighted_score,
+                "scores": {s.criterion: s.score for s in card.scores},
+            }
+            for card in cards
+        ],
+    }
+
+
+CSV_COLUMNS = [
+    "room_id",
+    "title",
+    "candidate",
+    "status",
+    "end_reason",
+    "started_at",
+    "ended_at",
+    "minutes",
+    "tests_passed",
+    "tests_total",
+    "scorecards_submitted",
+    "mean_weighted_score",
+    "recommendations",
+    "pastes",
+    "focus_losses",
+]
+
+
+def _csv_cell(value: object) -> object:
+    """A text a spreadsheet would take for a formula (=, +, -, @) is quoted as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def csv_row(data: dict[str, Any]) -> list[object]:
+    """One room of ``results.csv``, from its ``results``."""
+    return [_csv_cell(value) for value in _csv_values(data)]
+
+
+def _csv_values(data: dict[str, Any]) -> list[object]:
+    cards = [c for c in data["scorecards"] if c["status"] == "submitted"]
+    scored = [c["weighted_score"] for c in cards if c["weighted_score"] is not None]
+    tests = data["tests"] or {}
+    return [
+        data["room_id"],
+        data["title"],
+        data["candidate"] or "",
+        data["status"],
+        data["end_reason"] or "",
+        data["started_at"] or "",
+        data["ended_at"] or "",
+        data["summary"]["minutes"] if data["summary"]["minutes"] is not None else "",
+        tests.get("passed", ""),
+        tests.get("total", ""),
+        len(cards),
+        round(sum(scored) / len(scored), 3) if scored else "",
+        " ".join(c["recommendation"] or "-" for c in cards),
+        data["summary"]["pastes"],
+        data["summary"]["focus_losses"],
+    ]

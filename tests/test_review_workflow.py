@@ -1,0 +1,328 @@
+"""Scorecards, grader links, exports, blind grading, purge and retention (issue 13)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import nbformat
+import pytest
+
+from .server import TOKEN, InterviewServer, link_token
+from .yclient import connect
+
+pytestmark = pytest.mark.anyio
+
+SOLUTION = """
+import re
+from collections import Counter
+
+def top_k_words(text, k):
+    counts = Counter(re.findall(r"[a-z']+", text.lower()))
+    return sorted(counts, key=lambda word: (-counts[word], word))[:k]
+"""
+
+
+def grader_browser(server: InterviewServer, room: dict, name: str) -> httpx.Client:
+    """A browser that opened the room's grader link and gave its name."""
+    browser = httpx.Client(base_url=server.url, follow_redirects=True, timeout=60)
+    link = room["links"]["grader"].removeprefix(server.url)
+    browser.get(link)
+    page = browser.post(link, data={"name": name, "_xsrf": browser.cookies["_xsrf"]})
+    assert page.status_code == 200, page.text
+    assert str(page.url).endswith(f"/interview/review/{room['id']}")
+    browser.headers["X-XSRFToken"] = browser.cookies["_xsrf"]
+    return browser
+
+
+async def _type_solution(server: InterviewServer, room: dict, extra: str = "") -> None:
+    token = link_token(room["links"]["candidate"])
+    async with connect(server.url, token, room["notebook_path"]) as candidate:
+        code = next(i for i, c in enumerate(candidate.cells) if c["cell_type"] == "code")
+        source = candidate.notebook.ycells[code]["source"]
+        source.clear()
+        source += SOLUTION + extra
+        await candidate.roundtrip()
+        assert await candidate.save() == "success"
+
+
+def _card(score: int, recommendation: str, submit: bool) -> dict:
+    return {
+        "scores": [
+            {
+                "criterion": "correctness",
+                "score": score,
+                "comment": "ties handled",
+                "evidence": [{"seq": 3, "note": "first run"}],
+            },
+            {"criterion": "communication", "score": 3, "comment": ""},
+        ],
+        "recommendation": recommendation,
+        "summary": "solid",
+        "submit": submit,
+    }
+
+
+async def test_two_graders_score_blind_and_every_change_is_recorded(
+    server: InterviewServer,
+) -> None:
+    room = server.create_room(template="algorithms-warmup", candidate_name="Ada")
+    rid = room["id"]
+    with server.client() as c:
+        c.post(f"interview/api/rooms/{rid}/end").raise_for_status()
+    grace = grader_browser(server, room, "Grace")
+    linus = grader_browser(server, room, "Linus")
+    url = f"interview/api/rooms/{rid}/scorecards"
+    try:
+        rubric = grace.get(url).json()["rubric"]
+        assert [c["name"] for c in rubric["criteria"]][:2] == ["correctness", "complexity"]
+        # Scores outside the rubric are refused, with the reason.
+        bad = grace.put(url, json={"scores": [{"criterion": "charm", "score": 1}]})
+        assert bad.status_code == 400 and "no criterion 'charm'" in bad.json()["message"]
+        bad = grace.put(url, json={"scores": [{"criterion": "correctness", "score": 7}]})
+        assert bad.status_code == 400
+        # Grace drafts, Linus submits: neither sees Grace's draft; Linus sees nothing else.
+        assert grace.put(url, json=_card(2, "no", submit=False)).status_code == 200
+        seen = linus.put(url, json=_card(4, "strong_yes", submit=True)).json()
+        assert seen["mine"]["status"] == "submitted" and seen["others"] == []
+        assert seen["hidden"] == 1
+        mine = grace.get(url).json()
+        assert mine["mine"]["grader_name"] == "Grace" and mine["others"] == []
+        assert mine["hidden"] == 1  # Linus's, until Grace submits
+        # Grace submits: now both see each other.
+        after = grace.put(url, json=_card(3, "yes", submit=True)).json()
+        assert [o["grader_name"] for o in after["others"]] == ["Linus"]
+        assert linus.get(url).json()["others"][0]["recommendation"] == "yes"
+        # Weighted: correctness (weight 2) 3 of 1..4, communication (weight 1) 3 of 1..4.
+        assert after["mine"]["weighted_score"] == pytest.approx(2 / 3, abs=1e-3)
+        history = [h["what"] for h in after["mine"]["history"]]
+        assert history[0] == "started the scorecard"
+        assert "correctness: score 2 → 3" in history and "submitted it" in history
+        assert all(h["by"] == "Grace" for h in after["mine"]["history"])
+        # The interviewer's login is a grader too, blind like the others.
+        with server.client() as c:
+            view = c.get(url).json()
+            assert view["mine"] is None and view["hidden"] == 2
+    finally:
+        grace.close()
+        linus.close()
+
+
+async def test_a_grader_link_reviews_and_can_never_change_the_submission(
+    server: InterviewServer,
+) -> None:
+    room = server.create_room(template="algorithms-warmup", candidate_name="Ada")
+    other = server.create_room(template="algorithms-warmup")
+    rid, path = room["id"], room["notebook_path"]
+    with server.client() as c:
+        c.patch(
+            f"interview/api/rooms/{rid}", json={"notes": "PRIVATE-NOTE-7f3a"}
+        ).raise_for_status()
+    grader = grader_browser(server, room, "Barbara")
+    try:
+        api = f"interview/api/rooms/{rid}"
+        for reachable in ("timeline", "notebook", "diff", "grades", "scorecards", "report.html"):
+            assert grader.get(f"{api}/{reachable}").status_code == 200, reachable
+        public = grader.get(api).json()
+        assert "notes" not in public and "links" not in public
+        refused = [
+            ("GET", f"notebooks/{path}"),
+            ("GET", f"api/contents/{path}"),
+            ("PUT", f"api/contents/{path}"),
+            ("PUT", f"api/collaboration/session/{path}"),
+            ("GET", f"{api}/events"),
+            ("POST", f"{api}/execute"),
+            ("POST", f"{api}/signals"),
+            ("POST", f"{api}/end"),
+            ("PATCH", api),
+            ("DELETE", api),
+            ("GET", "interview/api/rooms"),
+            ("GET", f"interview/api/rooms/{other['id']}/timeline"),
+            ("GET", f"interview/review/{other['id']}"),
+            ("GET", "api/kernels"),
+            ("GET", "lab"),
+        ]
+        for method, url in refused:
+            status = grader.request(method, url, follow_redirects=False).status_code
+            assert status in (302, 401, 403, 404, 405), (method, url, status)
+            assert status != 200
+        # Nothing a grader reads carries the interviewer's private notes.
+        for url in (f"{api}/report.html", f"{api}/export.ipynb", f"{api}/results.json"):
+            assert "PRIVATE-NOTE-7f3a" not in grader.get(url).text
+        assert "PRIVATE-NOTE-7f3a" not in grader.get(f"interview/review/{rid}").text
+    finally:
+        grader.close()
+    # And the candidate's link reaches none of the review.
+    with server.client(link_token(room["links"]["candidate"])) as candidate:
+        for url in ("timeline", "scorecards", "report.html", "export.ipynb", "grades"):
+            assert candidate.get(f"interview/api/rooms/{rid}/{url}").status_code == 403, url
+        page = candidate.get(f"interview/review/{rid}")
+        assert page.status_code in (302, 403)  # a 302 to the server's login
+        assert "login" in page.headers.get("location", "login")
+
+
+async def test_exports_carry_no_hidden_tests_no_notes_and_load_nothing(
+    server: InterviewServer,
+) -> None:
+    room = server.create_room(template="algorithms-warmup", candidate_name="=HYPERLINK(1)")
+    rid = room["id"]
+    await _type_solution(
+        server, room, "\nprint('<script>alert(1)</script><img src=https://evil.example/x>')"
+    )
+    with server.client() as c:
+        c.patch(f"interview/api/rooms/{rid}", json={"notes": "PRIVATE-NOTE-91b"}).raise_for_status()
+        c.post(f"interview/api/rooms/{rid}/end").raise_for_status()
+        graded = c.post(f"interview/api/rooms/{rid}/grade").json()
+        assert graded["passed"] == 3
+        c.put(
+            f"interview/api/rooms/{rid}/scorecards", json=_card(4, "yes", True)
+        ).raise_for_status()
+        notebook = c.get(f"interview/api/rooms/{rid}/export.ipynb")
+        report = c.get(f"interview/api/rooms/{rid}/report.html")
+        results = c.get(f"interview/api/rooms/{rid}/results.json").json()
+        table = c.get("interview/api/templates/algorithms-warmup/results.csv")
+    nb = nbformat.reads(notebook.text, as_version=4)
+    nbformat.validate(nb)
+    assert "attachment" in notebook.headers["content-disposition"]
+    assert nb.metadata["interview"] == {"room_id": rid, "template": "algorithms-warmup"}
+    for text in (notebook.text, report.text, json.dumps(results), table.text):
+        assert "hidden_tests" not in text and "ties break alphabetically" not in notebook.text
+        assert "PRIVATE-NOTE-91b" not in text
+    # The report: sanitised, self-contained, inert even when opened from disk.
+    assert "sandbox" in report.headers["content-security-policy"]
+    assert "default-src 'none'" in report.text
+    tags, links = _tags_and_links(report.text)
+    assert "script" not in tags and "iframe" not in tags and "object" not in tags
+    assert [link for link in links if re.match(r"(https?:)?//", link)] == []
+    assert "3 of 3" in report.text and "yes" in report.text
+    assert results["tests"]["passed"] == 3 and results["scorecards"][0]["recommendation"] == "yes"
+    assert results["summary"]["runs"] == 0
+    rows = list(csv.reader(io.StringIO(table.text)))
+    ours = next(row for row in rows if row[0] == rid)
+    header = rows[0]
+    assert ours[header.index("tests_passed")] == "3"
+    assert ours[header.index("candidate")] == "'=HYPERLINK(1)"  # no formula
+
+
+async def test_blind_graders_never_see_the_candidates_name(tmp_path: Path) -> None:
+    server = InterviewServer(
+        tmp_path / "data", "--InterviewApp.blind_graders=True", "--InterviewApp.grade_on_end=False"
+    ).start()
+    try:
+        room = server.create_room(template="algorithms-warmup", candidate_name="Ada Lovelace")
+        await _type_solution(server, room)
+        with server.client() as c:
+            c.post(f"interview/api/rooms/{room['id']}/end").raise_for_status()
+        grader = grader_browser(server, room, "Grace")
+        try:
+            api = f"interview/api/rooms/{room['id']}"
+            timeline = grader.get(f"{api}/timeline").json()
+            names = {p["name"] for p in timeline["participants"]}
+            assert "Candidate" in names and "Ada Lovelace" not in names
+            for url in (
+                f"{api}/report.html",
+                f"{api}/results.json",
+                f"interview/review/{room['id']}",
+            ):
+                assert "Ada Lovelace" not in grader.get(url).text, url
+        finally:
+            grader.close()
+        with server.client() as c:  # the interviewer is not blinded
+            timeline = c.get(f"interview/api/rooms/{room['id']}/timeline").json()
+            assert "Ada Lovelace" in {p["name"] for p in timeline["participants"]}
+    finally:
+        server.stop()
+
+
+def _tags_and_links(page: str) -> tuple[set[str], list[str]]:
+    """The elements of a page, and every URL its attributes would load or link to."""
+    tags: set[str] = set()
+    links: list[str] = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            tags.add(tag)
+            links.extend(v or "" for k, v in attrs if k in ("src", "href", "action", "srcset"))
+
+    Parser().feed(page)
+    return tags, links
+
+
+MARKER = "zq-purge-marker-4d1c8e"
+
+
+def _files_with(root: Path, needle: bytes) -> list[str]:
+    return [
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file() and needle in path.read_bytes()
+    ]
+
+
+async def _interview_with_marker(server: InterviewServer) -> dict:
+    room = server.create_room(template="algorithms-warmup", candidate_name="Ada")
+    await _type_solution(server, room, f"\n# {MARKER}\n")
+    with server.client() as c:
+        rid = room["id"]
+        c.post(f"interview/api/rooms/{rid}/end").raise_for_status()
+        c.post(f"interview/api/rooms/{rid}/grade").raise_for_status()
+        c.put(
+            f"interview/api/rooms/{rid}/scorecards", json=_card(3, "yes", True)
+        ).raise_for_status()
+        c.get(f"interview/api/rooms/{rid}/timeline").raise_for_status()  # keyframes, cache
+    return room
+
+
+async def test_a_purge_leaves_nothing_in_the_data_directory(tmp_path: Path) -> None:
+    server = InterviewServer(tmp_path / "data").start()
+    try:
+        room = await _interview_with_marker(server)
+        keep = server.create_room(template="sql-groupby")
+        assert _files_with(server.data_dir, MARKER.encode())  # it was there
+        with server.client() as c:
+            r = c.delete(f"interview/api/rooms/{room['id']}", params={"purge": "true"})
+            assert r.status_code == 204, r.text
+            assert c.get(f"interview/api/rooms/{room['id']}").status_code == 404
+            assert c.get(f"interview/api/rooms/{keep['id']}").status_code == 200
+        assert _files_with(server.data_dir, MARKER.encode()) == []
+        link = room["links"]["candidate"].removeprefix(server.url)
+        assert httpx.get(server.url + link).status_code == 404
+    finally:
+        server.stop()
+    # And after a restart (recovery must not bring anything back).
+    server.start()
+    try:
+        assert _files_with(server.data_dir, MARKER.encode()) == []
+    finally:
+        server.stop()
+
+
+async def test_rooms_past_retention_are_purged(tmp_path: Path) -> None:
+    server = InterviewServer(tmp_path / "data").start()
+    try:
+        old = await _interview_with_marker(server)
+        recent = server.create_room(template="sql-groupby")
+        with server.client() as c:
+            c.post(f"interview/api/rooms/{recent['id']}/end").raise_for_status()
+    finally:
+        server.stop()
+    with sqlite3.connect(server.data_dir / ".interview.db") as db:
+        long_ago = (datetime.now(UTC) - timedelta(days=31)).isoformat()
+        db.execute("UPDATE rooms SET ended_at = ? WHERE id = ?", (long_ago, old["id"]))
+    server.extra_args.append("--InterviewApp.retention_days=30")
+    server.start()
+    try:
+        with server.client() as c:
+            rooms = {r["id"] for r in c.get("interview/api/rooms").json()}
+        assert old["id"] not in rooms and recent["id"] in rooms
+        assert _files_with(server.data_dir, MARKER.encode()) == []
+        assert TOKEN not in server.log()
+    finally:
+        server.stop()
