@@ -24,7 +24,8 @@ export interface IRoom {
   template?: string;
   candidate_name?: string | null;
   online?: string[];
-  links?: { candidate: string; observer: string };
+  links?: { candidate: string; observer: string; grader: string };
+  notes?: string;
   warnings?: string[];
   files?: string[];
 }
@@ -79,4 +80,27 @@ export function timeLeft(room: IRoom, now: number = Date.now()): string {
   }
   const minutes = Math.ceil((Date.parse(room.ends_at) - now) / 60000);
   return minutes > 0 ? `${minutes} min left` : 'time is up';
+}
+
+/** A room in the review list (`GET /interview/api/reviews`). */
+export interface IReviewSummary {
+  room_id: string;
+  title: string;
+  template: string;
+  candidate_name: string | null;
+  status: RoomStatus;
+  end_reason: 'submitted' | 'ended' | 'timeout' | null;
+  ended_at: string | null;
+  grading: 'queued' | 'running' | 'done' | 'failed' | null;
+  tests_passed: number | null;
+  tests_total: number | null;
+  scorecards: number;
+  graders: string[];
+  recommendations: string[];
+}
+
+/** A server page of the interview (the review page), in a new browser tab. */
+export function openPage(path: string): void {
+  const settings = ServerConnection.makeSettings();
+  window.open(URLExt.join(settings.baseUrl, path), '_blank', 'noopener');
 }

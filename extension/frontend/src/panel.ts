@@ -23,9 +23,10 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { notebookIcon, usersIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
-import { IRoom, ITemplate, requestAPI, timeLeft } from './api';
+import { IRoom, ITemplate, openPage, requestAPI, timeLeft } from './api';
 import { isRoomPage } from './kernel';
 import { openReplay } from './replay';
+import { ReviewList } from './reviewlist';
 
 const NEW = 'interview:new';
 const REPLAY = 'interview:replay';
@@ -138,7 +139,7 @@ async function newInterview(app: JupyterFrontEnd): Promise<IRoom | null> {
   return room;
 }
 
-/** The side panel: every room, newest first. */
+/** The side panel: every room, newest first; or the review list. */
 class RoomsPanel extends Widget {
   constructor(private readonly app: JupyterFrontEnd) {
     super();
@@ -153,18 +154,30 @@ class RoomsPanel extends Widget {
     const create = button('New interview', () => void app.commands.execute(NEW));
     create.className = 'jp-mod-styled jp-mod-accept';
     header.append(heading, create);
+    const views = document.createElement('div');
+    views.className = 'jp-InterviewPanel-views';
+    views.setAttribute('role', 'tablist');
+    this.roomsTab = button('Rooms', () => this.showView('rooms'));
+    this.reviewTab = button('Review', () => this.showView('review'));
+    views.append(this.roomsTab, this.reviewTab);
     this.list = document.createElement('ul');
-    this.node.append(header, this.list);
-    void this.refresh();
+    this.reviews = new ReviewList(id => void app.commands.execute(REPLAY, { room: id }));
+    this.node.append(header, views, this.list, this.reviews.node);
+    this.showView('rooms');
     this.timer = window.setInterval(() => void this.refresh(), REFRESH_MS);
   }
 
   dispose(): void {
     window.clearInterval(this.timer);
+    this.reviews.dispose();
     super.dispose();
   }
 
   async refresh(): Promise<void> {
+    if (this.view === 'review') {
+      await this.reviews.refresh();
+      return;
+    }
     try {
       this.render(await requestAPI<IRoom[]>('rooms'));
     } catch (e) {
@@ -172,7 +185,26 @@ class RoomsPanel extends Widget {
     }
   }
 
+  private showView(view: 'rooms' | 'review'): void {
+    this.view = view;
+    this.list.hidden = view !== 'rooms';
+    this.reviews.node.hidden = view !== 'review';
+    for (const [tab, name] of [
+      [this.roomsTab, 'rooms'],
+      [this.reviewTab, 'review']
+    ] as const) {
+      tab.setAttribute('aria-selected', String(view === name));
+      tab.classList.toggle('jp-mod-accept', view === name);
+      tab.classList.toggle('jp-mod-reject', view !== name);
+    }
+    void this.refresh();
+  }
+
   private render(rooms: IRoom[]): void {
+    // A note being written is not redrawn under the interviewer's fingers.
+    if (this.list.contains(document.activeElement) && document.activeElement?.tagName === 'TEXTAREA') {
+      return;
+    }
     this.list.replaceChildren(
       ...rooms.map(room => {
         const item = document.createElement('li');
@@ -196,7 +228,9 @@ class RoomsPanel extends Widget {
           button('Open', () => void this.app.commands.execute('docmanager:open', { path: room.notebook_path })),
           button('Copy candidate link', () => room.links && Clipboard.copyToSystem(room.links.candidate)),
           button('Copy observer link', () => room.links && Clipboard.copyToSystem(room.links.observer)),
-          button('Replay', () => void this.app.commands.execute(REPLAY, { room: room.id }))
+          button('Copy grader link', () => room.links && Clipboard.copyToSystem(room.links.grader)),
+          button('Replay', () => void this.app.commands.execute(REPLAY, { room: room.id })),
+          button('Review', () => openPage(`interview/review/${room.id}`))
         );
         if (room.status === 'open') {
           actions.append(
@@ -204,7 +238,7 @@ class RoomsPanel extends Widget {
             button('End', () => void this.end(room))
           );
         }
-        item.append(title, meta, actions);
+        item.append(title, meta, actions, notes(room));
         return item;
       })
     );
@@ -231,7 +265,45 @@ class RoomsPanel extends Widget {
   }
 
   private readonly list: HTMLUListElement;
+  private readonly reviews: ReviewList;
+  private readonly roomsTab: HTMLButtonElement;
+  private readonly reviewTab: HTMLButtonElement;
+  private view: 'rooms' | 'review' = 'rooms';
   private readonly timer: number;
+}
+
+const NOTES_SAVE_MS = 600;
+
+/** The interviewer's private notes on a room, saved as they type (no room link reads them). */
+function notes(room: IRoom): HTMLElement {
+  const details = document.createElement('details');
+  details.className = 'jp-InterviewPanel-notes';
+  const summary = document.createElement('summary');
+  summary.textContent = room.notes ? 'Notes (private)' : 'Add private notes';
+  const area = document.createElement('textarea');
+  area.value = room.notes ?? '';
+  area.placeholder = 'Only you and this server see these notes.';
+  area.setAttribute('aria-label', `Private notes on ${room.title}`);
+  const state = document.createElement('span');
+  state.className = 'jp-InterviewPanel-notesState';
+  let timer = 0;
+  area.addEventListener('input', () => {
+    state.textContent = 'Saving…';
+    window.clearTimeout(timer);
+    timer = window.setTimeout(async () => {
+      try {
+        await requestAPI(`rooms/${room.id}`, {
+          method: 'PATCH',
+          body: JSON.stringify({ notes: area.value })
+        });
+        state.textContent = 'Saved';
+      } catch (e) {
+        state.textContent = `Not saved: ${(e as Error).message}`;
+      }
+    }, NOTES_SAVE_MS);
+  });
+  details.append(summary, area, state);
+  return details;
 }
 
 export const panelPlugin: JupyterFrontEndPlugin<void> = {

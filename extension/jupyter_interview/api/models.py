@@ -471,3 +471,21 @@ class ScorecardsOut(BaseModel):
         description="the other graders' scorecards: shown once the caller has submitted their own"
     )
     hidden: int = Field(description="how many other scorecards exist but are not shown yet")
+
+
+class ReviewSummary(BaseModel):
+    """One room in the review list: how it ended, its tests, who has scored it."""
+
+    room_id: str
+    title: str
+    template: str
+    candidate_name: str | None
+    status: RoomStatus
+    end_reason: EndReason | None
+    ended_at: datetime | None
+    grading: GradeStatus | None = Field(description="the latest grading's status")
+    tests_passed: int | None
+    tests_total: int | None
+    scorecards: int = Field(description="submitted scorecards")
+    graders: list[str] = Field(description="who has submitted a scorecard")
+    recommendations: list[Recommendation]

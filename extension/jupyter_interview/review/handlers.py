@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..api.base import InterviewHandler, operation
-from ..api.errors import Forbidden, RateLimited, RoomEnded, UnknownTemplate
+from ..api.errors import Forbidden, InvalidRequest, RateLimited, RoomEnded, UnknownTemplate
 from ..api.models import (
     BatchOut,
     DiffOut,
     GradeOut,
     GradeRequest,
+    ReviewSummary,
     Rubric,
     ScorecardIn,
     ScorecardsOut,
@@ -320,6 +321,45 @@ class ScorecardsHandler(ReviewHandler):
         self.send(self.scorecards.view(room.id, grader_id, rubric))
 
 
+class ReviewsHandler(ReviewHandler):
+    @operation(
+        "The review list: every room (filtered by template and status) with how it ended, "
+        "its latest grading and who has scored it.",
+        response=list[ReviewSummary],
+        query={
+            "template": {"type": "string"},
+            "status": {"type": "string", "enum": ["open", "ended"]},
+        },
+    )
+    async def get(self) -> None:
+        template = self.get_query_argument("template", None)
+        status = self.get_query_argument("status", None)
+        if status not in (None, "open", "ended"):
+            raise InvalidRequest("status is open or ended.")
+        rooms = [r for r in self.rooms.list(status) if template is None or r.template == template]
+        self.send([self.summary(room) for room in rooms])
+
+    def summary(self, room: Room) -> ReviewSummary:
+        grades = self.grader.store.of_room(room.id) if self.grader else []
+        done = next((g for g in grades if g.status == "done"), None)
+        cards = [c for c in self.scorecards.all(room.id, Rubric()) if c.status == "submitted"]
+        return ReviewSummary(
+            room_id=room.id,
+            title=room.title,
+            template=room.template,
+            candidate_name=room.candidate_name,
+            status=room.status,
+            end_reason=room.end_reason,
+            ended_at=room.ended_at,
+            grading=grades[0].status if grades else None,
+            tests_passed=done.passed if done else None,
+            tests_total=done.total if done else None,
+            scorecards=len(cards),
+            graders=[c.grader_name for c in cards],
+            recommendations=[c.recommendation for c in cards if c.recommendation],
+        )
+
+
 ROUTES: list[tuple[str, type[InterviewHandler]]] = [
     (f"/interview/api/rooms/{ROOM_ID}/timeline", TimelineHandler),
     (f"/interview/api/rooms/{ROOM_ID}/notebook", NotebookAtHandler),
@@ -330,4 +370,5 @@ ROUTES: list[tuple[str, type[InterviewHandler]]] = [
     (f"/interview/api/rooms/{ROOM_ID}/grades/(?P<grade_id>[0-9a-f]{{16}})", OneGradeHandler),
     (f"/interview/api/templates/{TEMPLATE}/grade", TemplateGradeHandler),
     (f"/interview/api/rooms/{ROOM_ID}/scorecards", ScorecardsHandler),
+    ("/interview/api/reviews", ReviewsHandler),
 ]

@@ -202,7 +202,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
     def moment_label(at: str | None, when: datetime | None) -> str:
         if at is None:
             return "at the end"
-        return f"at {when:%H:%M:%S} UTC" if when else "before anything happened"
+        return f"at {when:%H:%M:%S} UTC" if when else "as the room loaded"
 
     @staticmethod
     def timeline_table(events: list[dict[str, Any]], base: str, current: int) -> str:
@@ -214,11 +214,11 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             offset = int((datetime.fromisoformat(event["time"]) - start).total_seconds())
             who = (event.get("author") or {}).get("name", "the room")
             what = _describe(event)
-            here = " (shown)" if event["seq"] == current else ""
+            seq = event.get("end_seq") or event["seq"]  # an edit: as it stood after it
+            here = " (shown)" if seq == current else ""
             rows.append(
                 f"<tr><td class=when>{offset // 60:02d}:{offset % 60:02d}</td><td>{_esc(who)}</td>"
-                f"<td>{_esc(what)}</td>"
-                f'<td><a href="{base}?at={event["seq"]}">open</a>{here}</td></tr>'
+                f'<td>{_esc(what)}</td><td><a href="{base}?at={seq}">open</a>{here}</td></tr>'
             )
         return (
             "<table><tr><th>when</th><th>who</th><th>what</th><th></th></tr>"

@@ -100,6 +100,9 @@ class RoomHistory:
             saved = read_notebook(file)
             if saved is not None:
                 return saved
+        if self._seqs:
+            # Before the first update there is no notebook yet: show the room as it loaded.
+            seq = max(seq, self._seqs[0])
         return notebook_of(self.doc_at(seq))
 
     def build_keyframes(self) -> None:

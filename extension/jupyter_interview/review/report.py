@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import bleach
 from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
@@ -39,12 +40,30 @@ td, th { border: 1px solid #ddd; padding: .25rem .6rem; text-align: left; vertic
 """
 
 
+# What a rendered cell may keep. nbconvert's own sanitiser (bleach's short default list)
+# escapes paragraphs, headings, images and table headers, so markdown read as raw HTML.
+_TAGS = {
+    *("a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "hr", "i", "img"),
+    *("h1", "h2", "h3", "h4", "h5", "h6", "li", "ol", "p", "pre", "s", "span", "strong"),
+    *("sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"),
+}
+_ATTRIBUTES = {"*": ["class", "id"], "a": ["href"], "img": ["src", "alt"], "td": ["colspan"]}
+
+
+def _clean(element: object) -> str:
+    """nbconvert's ``clean_html``, with a wider list of harmless tags: pictures only as
+    ``data:`` URLs, links only within the page, no style, no script, no event handler."""
+    text = element.decode() if isinstance(element, bytes) else str(element)
+    return bleach.clean(text, tags=_TAGS, attributes=_ATTRIBUTES, protocols=["data"], strip=True)
+
+
 def notebook_html(notebook: NotebookNode) -> str:
     """The notebook's cells as sanitised HTML (a fragment, no page, no script)."""
     nb = copy.deepcopy(notebook)
     for cell in nb.cells:
         cell.get("metadata", {}).pop("trusted", None)
     exporter = HTMLExporter(template_name="basic", sanitize_html=True, embed_images=False)
+    exporter.register_filter("clean_html", _clean)
     body, _ = exporter.from_notebook_node(nb)
     return body
 
