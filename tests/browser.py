@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -61,6 +62,15 @@ async def room_page(link: str, name: str) -> AsyncIterator[Page]:
         page = await browser.new_page()
         await join(page, link, name)
         yield page
+
+
+def lab_url(server_url: str, token: str, path: str | None = None) -> str:
+    """The interviewer's JupyterLab in a workspace of its own, empty: JupyterLab would
+    otherwise restore every notebook and tab that earlier tests opened on a shared server,
+    and a hidden tab's cells are not the ones on screen."""
+    workspace = f"lab/workspaces/t{uuid.uuid4().hex[:12]}"
+    tree = f"/tree/{path}" if path else ""
+    return f"{server_url}{workspace}{tree}?reset&token={token}"
 
 
 def header_button(page: Page, name: str) -> Locator:

@@ -9,7 +9,17 @@ import nbformat
 import pytest
 from playwright.async_api import expect
 
-from .browser import ARTIFACTS, chromium, code_cell, header_button, join, room_page, run, type_into
+from .browser import (
+    ARTIFACTS,
+    chromium,
+    code_cell,
+    header_button,
+    join,
+    lab_url,
+    room_page,
+    run,
+    type_into,
+)
 from .server import TOKEN, InterviewServer
 from .yclient import YClient, connect
 
@@ -71,7 +81,7 @@ async def test_interviewer_and_candidate_see_each_other(server: InterviewServer)
         candidate = await browser.new_page()
         await join(candidate, room["links"]["candidate"], "Grace Hopper")
         lab = await (await browser.new_context()).new_page()
-        await lab.goto(f"{server.url}lab/tree/{room['notebook_path']}?token={TOKEN}")
+        await lab.goto(lab_url(server.url, TOKEN, room["notebook_path"]))
         await lab.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
         # The interviewer's JupyterLab publishes its user too (a generated name here).
         await watcher.wait_for_names({"Grace Hopper"}, at_least=2)

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.async_api import Page, Request
 
-from .browser import chromium, join
+from .browser import chromium, join, lab_url
 from .server import TOKEN, InterviewServer, link_token
 from .yclient import connect
 
@@ -110,8 +110,12 @@ async def test_a_hostile_notebook_runs_no_script_in_another_users_page(
             if view == "observer":
                 await join(page, room["links"]["observer"], "Observer")
             else:
-                route = {"lab": "lab/tree", "notebooks": "notebooks"}[view]
-                await page.goto(f"{server.url}{route}/{path}?token={TOKEN}")
+                url = (
+                    lab_url(server.url, TOKEN, path)
+                    if view == "lab"
+                    else f"{server.url}notebooks/{path}?token={TOKEN}"
+                )
+                await page.goto(url)
             await page.get_by_text(MARK).first.wait_for(timeout=60_000)
             await page.wait_for_load_state("networkidle")
             link = page.locator("#js-link")

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from playwright.async_api import Page, expect
 
-from .browser import ARTIFACTS, chromium, code_cell, header_button, join, run, type_into
+from .browser import ARTIFACTS, chromium, code_cell, header_button, join, lab_url, run, type_into
 from .server import TOKEN, InterviewServer, link_token
 from .yclient import connect
 
@@ -163,7 +163,7 @@ async def test_the_interviewer_has_a_name(server: InterviewServer) -> None:
     room = server.create_room(candidate_name="Ada", interviewer_name="Grace Hopper")
     async with chromium() as browser:
         lab = await browser.new_page()
-        await lab.goto(f"{server.url}lab/tree/{room['notebook_path']}?token={TOKEN}")
+        await lab.goto(lab_url(server.url, TOKEN, room["notebook_path"]))
         candidate = await browser.new_page()
         await join(candidate, room["links"]["candidate"], "Ada")
         await expect(candidate.locator(HEADER)).to_contain_text("Grace Hopper", timeout=30_000)

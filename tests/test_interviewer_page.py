@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from .browser import ARTIFACTS, chromium, code_cell, join, run
+from .browser import ARTIFACTS, chromium, code_cell, join, lab_url, run
 from .server import TOKEN, InterviewServer
 
 pytestmark = pytest.mark.anyio
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.anyio
 async def test_new_interview_from_the_panel(server: InterviewServer) -> None:
     async with chromium() as browser:
         lab = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
-        await lab.goto(f"{server.url}lab?token={TOKEN}")
+        await lab.goto(lab_url(server.url, TOKEN))
         await lab.locator("[data-id='jupyter-interview-rooms']").click()
         await lab.locator(".jp-InterviewPanel-header button").click()
         dialog = lab.locator(".jp-Dialog")
@@ -50,7 +50,7 @@ async def test_ending_a_room_turns_the_candidate_page_read_only(server: Intervie
         await expect(header).to_contain_text("left", timeout=30_000)
 
         lab = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
-        await lab.goto(f"{server.url}lab?token={TOKEN}")
+        await lab.goto(lab_url(server.url, TOKEN))
         await lab.locator("[data-id='jupyter-interview-rooms']").click()
         item = lab.locator(f".jp-InterviewPanel-room[data-room-id='{room['id']}']")
         await item.get_by_text("online: Grace Hopper").wait_for(timeout=15_000)
@@ -70,10 +70,11 @@ async def test_the_interviewers_runs_execute_in_the_candidates_kernel(
     the candidate's variables, and no room code ever runs in the interviewer's page."""
     room = server.create_room(candidate_name="Ada")
     async with chromium() as browser:
-        lab = await browser.new_page()
+        # Wide enough that the notebook toolbar keeps its kernel name beside the file browser.
+        lab = await (await browser.new_context(viewport={"width": 1600, "height": 900})).new_page()
         workers: list[str] = []
         lab.on("worker", lambda worker: workers.append(worker.url))
-        await lab.goto(f"{server.url}lab/tree/{room['notebook_path']}?token={TOKEN}")
+        await lab.goto(lab_url(server.url, TOKEN, room["notebook_path"]))
         kernel = lab.locator(".jp-Toolbar-item[data-jp-item-name='kernelName']").first
         await expect(kernel).to_contain_text("Candidate's browser", timeout=60_000)
         # With no candidate page open, nothing runs, and the interviewer reads why.

@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 from playwright.async_api import Page, expect
 
-from .browser import ARTIFACTS, chromium, code_cell, join, run
+from .browser import ARTIFACTS, chromium, code_cell, join, lab_url, run
 from .server import TOKEN, InterviewServer, link_token
 from .yclient import YClient, connect
 
@@ -71,7 +71,7 @@ async def test_an_interview_is_recorded_and_replayed(server: InterviewServer) ->
         _check_timeline(timeline)
 
         lab = await (await browser.new_context(viewport={"width": 1400, "height": 1000})).new_page()
-        await lab.goto(f"{server.url}lab?token={TOKEN}")
+        await lab.goto(lab_url(server.url, TOKEN))
         await lab.locator("[data-id='jupyter-interview-rooms']").click()
         item = lab.locator(f".jp-InterviewPanel-room[data-room-id='{rid}']")
         await item.get_by_role("button", name="Replay").click()
@@ -204,7 +204,7 @@ async def test_a_hostile_notebook_replays_inert(server: InterviewServer) -> None
         c.post(f"interview/api/rooms/{room['id']}/end").raise_for_status()
     async with chromium() as browser:
         lab = await browser.new_page()
-        await lab.goto(f"{server.url}lab?token={TOKEN}")
+        await lab.goto(lab_url(server.url, TOKEN))
         await lab.locator("[data-id='jupyter-interview-rooms']").click()
         item = lab.locator(f".jp-InterviewPanel-room[data-room-id='{room['id']}']")
         await item.get_by_role("button", name="Replay").click()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from .browser import ARTIFACTS, chromium
+from .browser import ARTIFACTS, chromium, lab_url
 from .server import TOKEN, InterviewServer, link_token
 from .test_review_workflow import _type_solution
 
@@ -21,7 +21,7 @@ async def test_review_from_the_panel_and_from_a_grader_link(server: InterviewSer
     ARTIFACTS.mkdir(exist_ok=True)
     async with chromium() as browser:
         lab = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
-        await lab.goto(f"{server.url}lab?token={TOKEN}")
+        await lab.goto(lab_url(server.url, TOKEN))
         await lab.locator("[data-id='jupyter-interview-rooms']").click()
         item = lab.locator(f".jp-InterviewPanel-room[data-room-id='{rid}']")
         # Private notes, saved as they are typed.
