@@ -220,7 +220,38 @@ TAMPERING = {
     "a trace function": (
         "import sys\ndef skip(frame, event, arg):\n    return skip\nsys.settrace(skip)"
     ),
+    "Pyodide's eval_code replaced": (
+        "import importlib\n"
+        "for name in ('pyodide.code', '_pyodide._base'):\n"
+        "    setattr(importlib.import_module(name), 'eval_code', lambda *a, **k: None)\n"
+    ),
+    "results forged through the runtime's console": (
+        "import sys\n"
+        "api = sys.modules.get('pyodide_js._api') or sys.modules.get('pyodide_js')\n"
+        "assert api is None, 'the runtime API is reachable'\n"
+    ),
+    "__builtins__ replaced": (
+        "__builtins__ = dict(__import__('builtins').__dict__, sorted=lambda *a, **k: ['a', 'b'],"
+        " type=lambda x: list, all=lambda x: True)"
+    ),
 }
+
+
+async def test_a_patched_standard_module_and_a_huge_error_change_nothing(
+    sandbox: GradingSandbox,
+) -> None:
+    cells = [
+        "import re\nre.findall = lambda *a, **k: ['a', 'a', 'a']",
+        "def boom():\n    raise type('A' * 70_000, (Exception,), {})()",
+    ]
+    tests = [
+        {"name": "re is itself", "code": "import re\nassert re.findall('a', 'aa') == ['a'] * 3"},
+        {"name": "a huge error", "code": "boom()"},
+        {"name": "after it", "code": "assert True"},
+    ]
+    outcome = await sandbox.run(cells, tests, [])
+    assert [t["status"] for t in outcome.tests] == ["fail", "error", "pass"]
+    assert len(outcome.tests[1]["type"]) <= 200
 
 
 @pytest.mark.parametrize("trick", TAMPERING)
@@ -290,7 +321,7 @@ def _wait_for_grade(client, room_id: str) -> list[dict]:
 
 def test_the_sandbox_never_gets_a_credential() -> None:
     box = GradingSandbox(PYODIDE)
-    command = " ".join(box.command())
+    command = " ".join(box.command(3))
     assert TOKEN not in command
     assert "--allow-fs-write" not in command and "--allow-child-process" not in command
     assert "--net" in command and "--disallow-code-generation-from-strings" in command

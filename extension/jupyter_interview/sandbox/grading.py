@@ -31,6 +31,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import time
@@ -117,7 +118,7 @@ class GradingSandbox(LoggingConfigurable):
             return f"The Pyodide build is missing ({self.pyodide_dir}): run make."
         return None
 
-    def command(self) -> list[str]:
+    def command(self, results_fd: int) -> list[str]:
         pages = self.memory_mb * 16  # 64 KiB WebAssembly pages
         return [
             # A hard stop of its own, should the server die without stopping it.
@@ -145,6 +146,7 @@ class GradingSandbox(LoggingConfigurable):
             str(RUNNER),
             str(self.pyodide_dir),
             str(self.snapshot),
+            str(results_fd),
         ]
 
     async def run(
@@ -169,7 +171,9 @@ class GradingSandbox(LoggingConfigurable):
     async def _run(
         self, cells: list[str | None], tests: list[dict[str, str]], packages: list[str]
     ) -> Outcome:
+        nonce = secrets.token_hex(16)
         job = {
+            "nonce": nonce,
             "cells": [code or "" for code in cells],
             "tests": tests,
             "packages": packages,
@@ -179,33 +183,46 @@ class GradingSandbox(LoggingConfigurable):
         }
         outcome = Outcome()
         started = time.monotonic()
-        process = await asyncio.create_subprocess_exec(
-            *self.command(),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-            cwd="/",
-            start_new_session=True,
-        )
+        # The results come on a pipe of their own: the submission can reach the runner's
+        # stdout (Emscripten's console), never this descriptor.
+        read_end, write_end = os.pipe()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self.command(write_end),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                cwd="/",
+                start_new_session=True,
+                pass_fds=(write_end,),
+            )
+        finally:
+            os.close(write_end)
         self._running.add(process)
-        assert process.stdin and process.stdout and process.stderr
+        loop = asyncio.get_running_loop()
+        results = asyncio.StreamReader(limit=_LINE_LIMIT)
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(results), os.fdopen(read_end, "rb")
+        )
+        assert process.stdin and process.stderr
         process.stdin.write(json.dumps(job).encode())
         process.stdin.close()
         stderr = asyncio.ensure_future(process.stderr.read(64 * 1024))
-        done = False
+        reader = _Reader(nonce, len(cells), {t["name"] for t in tests}, outcome)
         try:
             async with asyncio.timeout(self.timeout):
-                async for line in process.stdout:
-                    done = self._read(line, outcome) or done
+                while line := await _line(results):
+                    reader.read(line)
                 await process.wait()
         except TimeoutError:
             outcome.error = f"The submission ran over {self.timeout:g} s and was stopped."
         finally:
+            transport.close()
             await _stop(process)
             self._running.discard(process)
         outcome.duration_ms = round((time.monotonic() - started) * 1000)
-        if not done and outcome.error is None:
+        if not reader.done and outcome.error is None:
             tail = (await stderr).decode(errors="replace").strip().splitlines()[-3:]
             outcome.error = "The sandbox stopped before the end" + (
                 f": {' '.join(tail)[-300:]}" if tail else "."
@@ -222,22 +239,48 @@ class GradingSandbox(LoggingConfigurable):
                 )
         return outcome
 
-    def _read(self, line: bytes, outcome: Outcome) -> bool:
-        """One line from the runner; True at its end. Anything else on stdout is ignored."""
+
+# A result line is short: messages and outputs are cut by the runner.
+_LINE_LIMIT = 2**20
+
+
+async def _line(stream: asyncio.StreamReader) -> bytes:
+    """The next line, b"" at the end; a line over the limit is skipped, not fatal."""
+    while True:
+        try:
+            return await stream.readline()
+        except ValueError:  # over the limit: drop the rest of that line
+            with contextlib.suppress(ValueError):
+                await stream.readuntil(b"\n")
+
+
+class _Reader:
+    """Takes the runner's lines: only with this run's nonce, one per cell and per test."""
+
+    def __init__(self, nonce: str, cells: int, tests: set[str], outcome: Outcome) -> None:
+        self.nonce = nonce
+        self.cells = cells
+        self.tests = tests
+        self.outcome = outcome
+        self.done = False
+
+    def read(self, line: bytes) -> None:
         try:
             record = json.loads(line)
         except ValueError:
-            return False
-        if not isinstance(record, dict):
-            return False
+            return
+        if not isinstance(record, dict) or record.pop("nonce", None) != self.nonce:
+            return
         event = record.pop("event", None)
         if event == "started":
-            outcome.load_ms = record.get("load_ms")
-        elif event == "cell":
-            outcome.cells.append(record)
-        elif event == "test":
-            outcome.tests.append(record)
-        return event == "done"
+            self.outcome.load_ms = record.get("load_ms")
+        elif event == "cell" and len(self.outcome.cells) < self.cells:
+            self.outcome.cells.append(record)
+        elif event == "test" and record.get("name") in self.tests:
+            self.tests.discard(record["name"])
+            self.outcome.tests.append(record)
+        elif event == "done":
+            self.done = True
 
 
 def _innermost(pid: int) -> int:

@@ -3,33 +3,41 @@
 // no network (a network namespace of its own), no files but Pyodide's (Node's permission
 // model), no child processes, no code generated from strings, bounded memory and time.
 //
-// Usage: node [sandbox flags] runner.mjs PYODIDE_DIR [SNAPSHOT] < job.json > results.jsonl
-//   SNAPSHOT: a memory snapshot of a started Pyodide (snapshot.mjs), if there is one
-//   job: {cells: [source], tests: [{name, code}], packages: [name],
+// Usage: node [sandbox flags] runner.mjs PYODIDE_DIR SNAPSHOT RESULTS_FD < job.json
+//   SNAPSHOT: a memory snapshot of a started Pyodide (snapshot.mjs), if the file exists
+//   RESULTS_FD: the file descriptor the results go to (never stdout, which the
+//     submission can reach through Emscripten's console)
+//   job: {nonce, cells: [source], tests: [{name, code}], packages: [name],
 //         cell_timeout_ms, test_timeout_ms, output_limit}
-//   out: one JSON object a line: {event: "started"}, {event: "cell", ...} per cell,
-//        {event: "test", ...} per test, {event: "done"}.
+//   out: one JSON object a line, each with the job's nonce: {event: "started"},
+//        {event: "cell", ...} per cell, {event: "test", ...} per test, {event: "done"}.
 //
 // The verdict of a test is the runner's, never the notebook's: a test passes when its code
-// ran to its end without an exception. Nothing Python prints reaches the results (its
-// output is captured); before each test the runner puts back the builtins, the tracing and
+// ran to its end without an exception. Code runs through the `compile` and `exec` builtins
+// taken before the submission ran (not through Pyodide's runPython, whose Python half a
+// submission can replace). Nothing Python prints reaches the results (its output is
+// captured, and the results go to their own descriptor, with a nonce). Before each test
+// the runner puts back the builtins, the standard modules' attributes, the tracing and
 // profiling hooks and the standard streams as they were before the submission ran, and the
 // test runs in a copy of the notebook's namespace without the names that hide builtins.
-import { constants, existsSync, readFileSync } from 'node:fs';
+import { constants, existsSync, readFileSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 // What the runner relies on, taken before any submission code runs. Python can reach some
 // of the language's shared objects (Object, Array.prototype: through a value it converts),
 // so the results are written with these saved functions, from plain fields, in plain loops.
-const write = process.stdout.write.bind(process.stdout);
+const [pyodideDir, snapshot, resultsFd] = process.argv.slice(2);
+const fd = Number(resultsFd);
+const write = text => writeSync(fd, text); // synchronous: nothing is lost at exit
 const stringify = JSON.stringify;
 const keysOf = Object.keys;
 const now = performance.now.bind(performance);
+let nonce = '';
 function emit(record) {
   const keys = keysOf(record);
-  let line = '{';
+  let line = '{"nonce":' + stringify(nonce);
   for (let i = 0; i < keys.length; i++) {
-    line += (i ? ',' : '') + stringify(keys[i]) + ':' + stringify(record[keys[i]]);
+    line += ',' + stringify(keys[i]) + ':' + stringify(record[keys[i]]);
   }
   write(line + '}\n');
 }
@@ -49,12 +57,12 @@ Object.defineProperty(Error, 'prepareStackTrace', {
   configurable: false
 });
 
-const [pyodideDir, snapshot] = process.argv.slice(2);
 const chunks = [];
 for await (const chunk of process.stdin) {
   chunks.push(chunk);
 }
 const job = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+nonce = String(job.nonce);
 const limit = job.output_limit ?? 4000;
 
 let captured = '';
@@ -88,24 +96,52 @@ pyodide.setInterruptBuffer(new Int32Array(buffer));
 const clock = new Worker(new URL('./timer.mjs', import.meta.url), { workerData: { buffer } });
 clock.unref();
 
-pyodide.runPython('import builtins, sys; sys.modules.pop("pyodide_js", None)');
+// The runtime's JavaScript API stays out of the submission's reach: it could rewrite how
+// the runner calls Python, or write to the console.
+pyodide.runPython(`
+import sys
+for _name in [n for n in sys.modules if n == "pyodide_js" or n.startswith("pyodide_js.")]:
+    del sys.modules[_name]
+del _name
+`);
 const get = code => pyodide.runPython(code);
-const live = get('builtins.__dict__');
+const live = get('__import__("builtins").__dict__');
 const dictType = get('dict');
-const sys = get('sys');
-const settrace = get('sys.settrace');
-const setprofile = get('sys.setprofile');
-const stdout = get('sys.stdout');
-const stderr = get('sys.stderr');
-const recursion = get('sys.getrecursionlimit()');
-const setRecursion = get('sys.setrecursionlimit');
+const sys = get('__import__("sys")');
+const builtinsModule = get('__import__("builtins")');
+const settrace = get('__import__("sys").settrace');
+const setprofile = get('__import__("sys").setprofile');
+const stdout = get('__import__("sys").stdout');
+const stderr = get('__import__("sys").stderr');
+const recursion = get('__import__("sys").getrecursionlimit()');
+const setRecursion = get('__import__("sys").setrecursionlimit');
+const modulesDict = get('__import__("sys").modules');
 // The builtins as they were, kept on this side: a Python dict would be within the
 // submission's reach (gc.get_objects()).
 const pristine = new Map();
 for (const name of Array.from(live.keys())) {
   pristine.set(name, live.get(name));
 }
+const compile = pristine.get('compile');
+const exec = pristine.get('exec');
 const builtinNames = new Set(pristine.keys());
+// The standard modules that tests lean on, attribute by attribute, and sys.modules itself.
+const STANDARD = ['math', 're', 'collections', 'itertools', 'functools', 'operator', 'json',
+  'string', 'statistics', 'random', 'dataclasses', 'typing', 'copy', 'heapq', 'bisect'];
+const modules = new Map(); // name -> [module, Map(attribute -> value)]
+for (const name of STANDARD) {
+  try {
+    const module = get(`__import__(${stringify(name)})`);
+    const attributes = module.__dict__;
+    const saved = new Map();
+    for (const key of Array.from(attributes.keys())) {
+      saved.set(key, attributes.get(key));
+    }
+    modules.set(name, [module, attributes, saved]);
+  } catch {
+    // not in this Pyodide: nothing to keep
+  }
+}
 const main = dictType();
 main.set('__name__', '__main__');
 emit({ event: 'started', load_ms: Math.round(now() - started) });
@@ -114,10 +150,12 @@ function run(code, globals, filename, ms) {
   clock.postMessage(ms);
   const began = now();
   try {
-    pyodide.runPython(code, { globals, filename });
+    const compiled = compile(code, filename, 'exec', 0, true);
+    exec(compiled, globals);
+    compiled.destroy();
     return { status: 'ok', duration_ms: Math.round(now() - began) };
   } catch (error) {
-    const type = String(error?.type ?? 'Error');
+    const type = String(error?.type ?? 'Error').slice(0, 200);
     const text = String(error?.message ?? error).trim().split('\n');
     return {
       status: type === 'KeyboardInterrupt' ? 'timeout' : 'error',
@@ -140,6 +178,17 @@ function restore() {
   for (const name of builtinNames) {
     live.set(name, pristine.get(name));
   }
+  for (const [name, [module, attributes, saved]] of modules) {
+    modulesDict.set(name, module);
+    for (const key of Array.from(attributes.keys())) {
+      if (!saved.has(key)) {
+        attributes.delete(key);
+      }
+    }
+    for (const [key, value] of saved) {
+      attributes.set(key, value);
+    }
+  }
   settrace(undefined);
   setprofile(undefined);
   sys.stdout = stdout;
@@ -161,6 +210,7 @@ for (const test of job.tests) {
     }
   }
   namespace.set('__name__', '__main__');
+  namespace.set('__builtins__', builtinsModule);
   const result = run(test.code, namespace, `<test ${test.name}>`, job.test_timeout_ms);
   const status =
     result.status === 'ok' ? 'pass' : result.type === 'AssertionError' ? 'fail' : result.status;
