@@ -54,6 +54,15 @@ async def test_review_from_the_panel_and_from_a_grader_link(server: InterviewSer
         await page.goto(f"{server.url}interview/review/{rid}")
         await expect(page.locator("body")).to_contain_text("3 of 3")
         card = page.locator("form.card")
+        # Submitting before scoring every criterion is refused, with the reason.
+        await card.locator("input[name='score-correctness'][value='4']").check()
+        await card.get_by_role("button", name="Submit").click()
+        await expect(page.locator(".problem")).to_contain_text("Score every criterion")
+        # What was filled in is kept, as a draft.
+        card = page.locator("form.card")
+        await expect(card.locator("input[name='score-correctness'][value='4']")).to_be_checked()
+        for criterion in ("correctness", "complexity", "code-quality", "communication"):
+            await card.locator(f"input[name='score-{criterion}'][value='3']").check()
         await card.locator("input[name='score-correctness'][value='4']").check()
         await card.locator("textarea[name='comment-correctness']").fill("Every case right.")
         await card.locator("select[name='recommendation']").select_option("strong_yes")

@@ -62,6 +62,7 @@ def _card(score: int, recommendation: str, submit: bool) -> dict:
                 "comment": "ties handled",
                 "evidence": [{"seq": 3, "note": "first run"}],
             },
+            *({"criterion": name, "score": 3} for name in ("complexity", "code-quality")),
             {"criterion": "communication", "score": 3, "comment": ""},
         ],
         "recommendation": recommendation,
@@ -88,6 +89,14 @@ async def test_two_graders_score_blind_and_every_change_is_recorded(
         assert bad.status_code == 400 and "no criterion 'charm'" in bad.json()["message"]
         bad = grace.put(url, json={"scores": [{"criterion": "correctness", "score": 7}]})
         assert bad.status_code == 400
+        # Submitting is what shows the others' cards: it takes a whole scorecard.
+        half = {"scores": [{"criterion": "correctness", "score": 1}], "submit": True}
+        bad = grace.put(url, json=half)
+        assert bad.status_code == 400 and "Score every criterion" in bad.json()["message"]
+        # The link used as a bare token is nobody in particular: it may not score.
+        with server.client(link_token(room["links"]["grader"])) as bare:
+            assert bare.get(url).status_code == 403
+            assert bare.put(url, json=_card(4, "yes", submit=True)).status_code == 403
         # Grace drafts, Linus submits: neither sees Grace's draft; Linus sees nothing else.
         assert grace.put(url, json=_card(2, "no", submit=False)).status_code == 200
         seen = linus.put(url, json=_card(4, "strong_yes", submit=True)).json()
@@ -100,7 +109,7 @@ async def test_two_graders_score_blind_and_every_change_is_recorded(
         after = grace.put(url, json=_card(3, "yes", submit=True)).json()
         assert [o["grader_name"] for o in after["others"]] == ["Linus"]
         assert linus.get(url).json()["others"][0]["recommendation"] == "yes"
-        # Weighted: correctness (weight 2) 3 of 1..4, communication (weight 1) 3 of 1..4.
+        # Weighted: every criterion at 3 of 1..4.
         assert after["mine"]["weighted_score"] == pytest.approx(2 / 3, abs=1e-3)
         history = [h["what"] for h in after["mine"]["history"]]
         assert history[0] == "started the scorecard"
@@ -213,7 +222,10 @@ async def test_exports_carry_no_hidden_tests_no_notes_and_load_nothing(
 
 async def test_blind_graders_never_see_the_candidates_name(tmp_path: Path) -> None:
     server = InterviewServer(
-        tmp_path / "data", "--InterviewApp.blind_graders=True", "--InterviewApp.grade_on_end=False"
+        tmp_path / "data",
+        "--InterviewApp.blind_graders=True",
+        "--InterviewApp.grade_on_end=False",
+        "--InterviewApp.max_graders=1",
     ).start()
     try:
         room = server.create_room(template="algorithms-warmup", candidate_name="Ada Lovelace")
@@ -308,14 +320,20 @@ async def test_rooms_past_retention_are_purged(tmp_path: Path) -> None:
     server = InterviewServer(tmp_path / "data").start()
     try:
         old = await _interview_with_marker(server)
+        deleted = await _interview_with_marker(server)
         recent = server.create_room(template="sql-groupby")
         with server.client() as c:
             c.post(f"interview/api/rooms/{recent['id']}/end").raise_for_status()
+            # Deleted, not purged: its folder waits under .deleted/, its history stays.
+            c.delete(f"interview/api/rooms/{deleted['id']}").raise_for_status()
     finally:
         server.stop()
     with sqlite3.connect(server.data_dir / ".interview.db") as db:
         long_ago = (datetime.now(UTC) - timedelta(days=31)).isoformat()
         db.execute("UPDATE rooms SET ended_at = ? WHERE id = ?", (long_ago, old["id"]))
+        db.execute(
+            "UPDATE deleted_rooms SET deleted_at = ? WHERE id = ?", (long_ago, deleted["id"])
+        )
     server.extra_args.append("--InterviewApp.retention_days=30")
     server.start()
     try:
@@ -326,3 +344,28 @@ async def test_rooms_past_retention_are_purged(tmp_path: Path) -> None:
         assert TOKEN not in server.log()
     finally:
         server.stop()
+
+
+async def test_a_notebook_nbconvert_refuses_still_opens_for_review(server: InterviewServer) -> None:
+    """Fields of the wrong type and huge outputs (1.5 MB, under the room's 2 MiB limit),
+    written by the candidate, neither break the review page nor the report."""
+    room = server.create_room(template="algorithms-warmup")
+    token = link_token(room["links"]["candidate"])
+    async with connect(server.url, token, room["notebook_path"]) as candidate:
+        code = next(i for i, c in enumerate(candidate.cells) if c["cell_type"] == "code")
+        cell = candidate.notebook.ycells[code]
+        cell["metadata"]["tags"] = 5
+        cell["outputs"].append(
+            {
+                "output_type": "display_data",
+                "metadata": {},
+                "data": {"text/html": "<b>big</b>" * 150_000, "text/plain": "big"},
+            }
+        )
+        await candidate.roundtrip()
+    with server.client() as c:
+        report = f"interview/api/rooms/{room['id']}/report.html"
+        for url in (f"interview/review/{room['id']}", report):
+            r = c.get(url)
+            assert r.status_code == 200, (url, r.text[:300])
+            assert "could not be rendered" in r.text or "left out here" in r.text

@@ -175,6 +175,12 @@ class InterviewApp(ExtensionApp):
         help="Purge each ended room this many days after it ended: its notebook, history, "
         "sandbox runs, gradings, scorecards, notes and links. 0 keeps rooms until deleted.",
     )
+    max_graders = Int(
+        10,
+        config=True,
+        help="Most scorecards one interview takes (its grader link is shared: each browser "
+        "that opens it is a grader of its own).",
+    )
     blind_graders = Bool(
         False,
         config=True,
@@ -272,6 +278,7 @@ class InterviewApp(ExtensionApp):
                 timelines,
                 self.bridge.sockets,
                 self._collaboration_server,
+                self.grader.cancel_room if self.grader else lambda _room_id: None,
                 Path(self.serverapp.root_dir),
                 data.deleted,
                 self.log,
@@ -302,6 +309,7 @@ class InterviewApp(ExtensionApp):
                 "interview_scorecards": scorecards,
                 "interview_eraser": self.eraser,
                 "interview_blind_graders": self.blind_graders,
+                "interview_max_graders": self.max_graders,
                 "interview_max_body_bytes": self.max_body_bytes,
                 "interview_public_url": self.public_url,
                 "interview_root_dir": Path(self.serverapp.root_dir),

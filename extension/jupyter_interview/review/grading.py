@@ -51,11 +51,10 @@ class GradeStore:
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
 
-    def save(self, grade: GradeOut) -> None:
+    def add(self, grade: GradeOut) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO grades (id, room_id, template, created_at, data)"
-                " VALUES (?,?,?,?,?)",
+                "INSERT INTO grades (id, room_id, template, created_at, data) VALUES (?,?,?,?,?)",
                 (
                     grade.id,
                     grade.room_id,
@@ -63,6 +62,13 @@ class GradeStore:
                     grade.created_at.isoformat(),
                     grade.model_dump_json(),
                 ),
+            )
+
+    def save(self, grade: GradeOut) -> None:
+        """Update a grading that is still there (a purge may have erased it meanwhile)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE grades SET data = ? WHERE id = ?", (grade.model_dump_json(), grade.id)
             )
 
     def of_room(self, room_id: str) -> list[GradeOut]:
@@ -114,13 +120,18 @@ class Grader:
         self.sandbox = sandbox
         self.store = store
         self.log = log
-        self._tasks: dict[str, asyncio.Task[GradeOut]] = {}
+        # Gradings under way: their room, and their task.
+        self._tasks: dict[str, tuple[str, GradeOut, asyncio.Task[GradeOut]]] = {}
         self._requests: set[asyncio.Future[Any]] = set()
 
     async def request(
         self, room: Room, at: str | None, who: str
     ) -> tuple[GradeOut, asyncio.Task[GradeOut]]:
-        """Record a grading of ``room`` at ``at`` (default: its end) and start it."""
+        """Record a grading of ``room`` at ``at`` (default: its end) and start it. One
+        grading of a room at a time: while one is under way, that one is the answer."""
+        for room_id, grade, task in self._tasks.values():
+            if room_id == room.id:
+                return grade, task
         history = RoomHistory(self.history, history_path(room.file_id or ""))
         moment = await asyncio.to_thread(history.moment, at)
         grade = GradeOut(
@@ -133,11 +144,17 @@ class Grader:
             requested_by=who,
             created_at=datetime.now(UTC),
         )
-        self.store.save(grade)
+        self.store.add(grade)
         task = asyncio.create_task(self._grade(grade, room))
-        self._tasks[grade.id] = task
+        self._tasks[grade.id] = (room.id, grade, task)
         task.add_done_callback(lambda _: self._tasks.pop(grade.id, None))
         return grade, task
+
+    def cancel_room(self, room_id: str) -> None:
+        """Stop the room's grading (its sandbox process dies with the task): it is erased."""
+        for owner, _, task in list(self._tasks.values()):
+            if owner == room_id:
+                task.cancel()
 
     def busy(self) -> bool:
         """Whether a new grading would wait behind others."""
@@ -146,14 +163,7 @@ class Grader:
     async def _grade(self, grade: GradeOut, room: Room) -> GradeOut:
         try:
             tests = [t.model_dump() for t in self.templates.get(room.template).meta.hidden_tests]
-            path = history_path(room.file_id or "")
-            notebook = await asyncio.to_thread(
-                RoomHistory(self.history, path).notebook_at,
-                grade.at_seq,
-                self.root_dir / room.notebook_path,
-            )
-            cells = submission_cells(notebook)
-            grade.signals = tampering_signals(cells)
+            cells, grade.signals = await asyncio.to_thread(self._submission, room, grade.at_seq)
             packages = [p for p in room.packages if p.lower() in self.served]
             missing = [p for p in room.packages if p.lower() not in self.served]
             if missing:
@@ -181,6 +191,13 @@ class Grader:
         except ValidationError:
             return self._finish(grade, error="The sandbox answered something unreadable.")
         return self._finish(graded, error=outcome.error)
+
+    def _submission(self, room: Room, seq: int) -> tuple[list[str | None], list[str]]:
+        """The code cells at ``seq``, and what in them can tamper with tests (off the
+        event loop: a large notebook takes a while to read)."""
+        history = RoomHistory(self.history, history_path(room.file_id or ""))
+        cells = submission_cells(history.notebook_at(seq, self.root_dir / room.notebook_path))
+        return cells, tampering_signals(cells)
 
     def _finish(self, grade: GradeOut, error: str | None) -> GradeOut:
         """Done once any test has a verdict (or there are none); failed otherwise."""

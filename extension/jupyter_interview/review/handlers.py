@@ -290,6 +290,8 @@ def grader_of(user: object) -> tuple[str, str]:
     if isinstance(user, RoomUser):
         if user.role != "grader":
             raise Forbidden("Only graders and the interviewer score interviews.")
+        if not user.named:
+            raise Forbidden("Open the grader link in a browser and give your name first.")
         return user.username, user.name
     return "interviewer", getattr(user, "name", None) or "Interviewer"
 
@@ -317,7 +319,9 @@ class ScorecardsHandler(ReviewHandler):
         room = self.review_room(room_id)
         grader_id, name = grader_of(self.current_user)
         rubric = self.rubric(room)
-        self.scorecards.save(room.id, grader_id, name, body, rubric)
+        self.scorecards.save(
+            room.id, grader_id, name, body, rubric, self.settings["interview_max_graders"]
+        )
         self.send(self.scorecards.view(room.id, grader_id, rubric))
 
 

@@ -10,6 +10,7 @@ previous and next submission of the same template (access keys p and n).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 from datetime import datetime
 from typing import Any
@@ -86,14 +87,25 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
         if action == "grade":
             await self.grader.request(room, at, self.who())
         elif action in ("save", "submit"):
+            grader_id, name = grader_of(self.current_user)
+            rubric = self.rubric(room)
+            limit = self.settings["interview_max_graders"]
             try:
-                card = self.scorecard_from_form(self.rubric(room), submit=action == "submit")
-                grader_id, name = grader_of(self.current_user)
-                self.scorecards.save(room.id, grader_id, name, card, self.rubric(room))
-            except (InterviewError, ValidationError) as e:
+                card = self.scorecard_from_form(rubric, submit=action == "submit")
+            except ValidationError as e:
                 self.set_status(400)
-                message = e.message if isinstance(e, InterviewError) else str(e)
-                self.finish(await self.render_page(room, problem=message))
+                self.finish(await self.render_page(room, problem=str(e)))
+                return
+            try:
+                self.scorecards.save(room.id, grader_id, name, card, rubric, limit)
+            except InterviewError as e:
+                if action == "submit":
+                    # Keep what was filled in, as a draft, and say what is missing.
+                    draft = card.model_copy(update={"submit": False})
+                    with contextlib.suppress(InterviewError):
+                        self.scorecards.save(room.id, grader_id, name, draft, rubric, limit)
+                self.set_status(400)
+                self.finish(await self.render_page(room, problem=e.message))
                 return
         else:
             raise web.HTTPError(400, "Unknown action")
@@ -107,11 +119,11 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             raw = self.get_body_argument(f"score-{criterion.name}", "")
             moment = self.get_body_argument(f"evidence-{criterion.name}", "").strip()
             note = self.get_body_argument(f"evidence-note-{criterion.name}", "").strip()
-            evidence = [Evidence(seq=int(moment), note=note)] if moment.isdigit() else []
+            evidence = [Evidence(seq=int(moment), note=note)] if _number(moment) else []
             scores.append(
                 CriterionScore(
                     criterion=criterion.name,
-                    score=int(raw) if raw.isdigit() else None,
+                    score=int(raw) if _number(raw) else None,
                     comment=self.get_body_argument(f"comment-{criterion.name}", ""),
                     evidence=evidence,
                 )
@@ -165,7 +177,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             ),
             f"<h2>Timeline</h2>{self.timeline_table(events, base, moment.seq)}",
             f"<h2>The notebook {self.moment_label(at, moment.time)}</h2>",
-            notebook_html(notebook),
+            await asyncio.to_thread(notebook_html, notebook),
             f"<h2>Your scorecard</h2>{self.scorecard_form(base, view, moment.seq)}",
             f"<h2>The other scorecards</h2>{self.others(view)}",
         ]
@@ -284,6 +296,11 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
                 f"<p class=muted>{view.hidden} other scorecard(s): shown once you submit yours.</p>"
             )
         return scorecards_html(view.others)
+
+
+def _number(text: str) -> bool:
+    """Digits that ``int`` takes, and not absurdly many."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def _describe(event: dict[str, Any]) -> str:

@@ -59,7 +59,7 @@ class RoomHistory:
             return Moment(0, None)
         if at is None or at == "end":
             index = len(self._seqs) - 1
-        elif at.isdigit():
+        elif at.isascii() and at.isdigit() and len(at) <= 18:
             index = bisect.bisect_right(self._seqs, int(at)) - 1
         else:
             try:

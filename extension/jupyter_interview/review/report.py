@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import html
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -47,7 +48,17 @@ _TAGS = {
     *("h1", "h2", "h3", "h4", "h5", "h6", "li", "ol", "p", "pre", "s", "span", "strong"),
     *("sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"),
 }
-_ATTRIBUTES = {"*": ["class", "id"], "a": ["href"], "img": ["src", "alt"], "td": ["colspan"]}
+# Pygments' token classes (short) and nbconvert's highlight wrappers: never a class of the
+# page's own (a candidate's "notice" or "pass" would pass for the page's).
+_CLASS = re.compile(r"^(?:[a-z]{1,3}|highlight(?: hl-[a-z0-9]+)?|hl-[a-z0-9]+)$")
+_ATTRIBUTES = {
+    "*": lambda _tag, name, value: name == "class" and bool(_CLASS.match(value)),
+    "a": ["href"],
+    "img": ["src", "alt"],
+    "td": ["colspan"],
+}
+# An output bigger than this is left out of a rendered page (it is in the .ipynb).
+MAX_RENDERED_OUTPUT = 200_000
 
 
 def _clean(element: object) -> str:
@@ -57,15 +68,57 @@ def _clean(element: object) -> str:
     return bleach.clean(text, tags=_TAGS, attributes=_ATTRIBUTES, protocols=["data"], strip=True)
 
 
-def notebook_html(notebook: NotebookNode) -> str:
-    """The notebook's cells as sanitised HTML (a fragment, no page, no script)."""
+def _size(value: object) -> int:
+    return sum(map(len, value)) if isinstance(value, list) else len(str(value))
+
+
+def _capped(notebook: NotebookNode) -> NotebookNode:
+    """A copy without trust marks, and without outputs too big to render."""
     nb = copy.deepcopy(notebook)
     for cell in nb.cells:
         cell.get("metadata", {}).pop("trusted", None)
+        for output in cell.get("outputs", []) or []:
+            data = output.get("data") if isinstance(output, dict) else None
+            size = _size(output.get("text", "")) + sum(map(_size, (data or {}).values()))
+            if size > MAX_RENDERED_OUTPUT:
+                output.clear()
+                output.update(
+                    output_type="stream",
+                    name="stdout",
+                    text=f"[an output of {size:,} characters, left out here: see the .ipynb]",
+                )
+    return nb
+
+
+def notebook_html(notebook: NotebookNode) -> str:
+    """The notebook's cells as sanitised HTML (a fragment, no page, no script). A notebook
+    that nbconvert refuses (a field of the wrong type) is shown as plain text instead."""
+    nb = _capped(notebook)
     exporter = HTMLExporter(template_name="basic", sanitize_html=True, embed_images=False)
     exporter.register_filter("clean_html", _clean)
-    body, _ = exporter.from_notebook_node(nb)
+    try:
+        body, _ = exporter.from_notebook_node(nb)
+    except Exception:  # hostile content: whatever nbconvert raised, show it as text
+        return _plain(nb)
     return body
+
+
+def _plain(nb: NotebookNode) -> str:
+    """Each cell's source and text outputs, escaped."""
+    parts = ["<p class=muted>This notebook could not be rendered; here it is as text.</p>"]
+    for cell in nb.get("cells", []):
+        if not isinstance(cell, dict):
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        parts.append(f"<pre>{_esc(source)}</pre>")
+        for output in cell.get("outputs", []) or []:
+            if not isinstance(output, dict):
+                continue
+            text = output.get("text") or (output.get("data") or {}).get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else str(text)
+            parts.append(f"<pre class=muted>{_esc(text)}</pre>")
+    return "".join(parts)
 
 
 def timeline_summary(events: list[dict[str, Any]], room: Room) -> dict[str, Any]:

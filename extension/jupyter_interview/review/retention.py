@@ -41,6 +41,7 @@ class Eraser:
         timelines: Timelines,
         sockets: OpenSockets,
         collaboration: Callable[[], Any],
+        cancel_grading: Callable[[str], None],
         root_dir: Path,
         deleted_dir: Path,
         log: logging.Logger,
@@ -52,6 +53,7 @@ class Eraser:
         self.timelines = timelines
         self.sockets = sockets
         self.collaboration = collaboration
+        self.cancel_grading = cancel_grading
         self.root_dir = root_dir
         self.deleted_dir = deleted_dir
         self.log = log
@@ -60,11 +62,13 @@ class Eraser:
     async def purge(self, room: Room) -> None:
         name = f"json:notebook:{room.file_id}"
         path = history_path(room.file_id or "")
-        self.rooms.delete(room.id)  # its links die first
+        if self.rooms.find(room.id) is not None:
+            self.rooms.delete(room.id)  # its links die first
         self.sockets.close_room(name, "the interview was erased")
         server = self.collaboration()
         if server is not None and name in getattr(server, "rooms", {}):
             await server.delete_room(name=name)  # cancels a pending save
+        self.cancel_grading(room.id)  # a grading under way would write its record back
         self.grades.forget_room(room.id)
         self.scorecards.forget_room(room.id)
         self.timelines.forget(path)
@@ -76,7 +80,8 @@ class Eraser:
         shutil.rmtree(folder, ignore_errors=True)
         for copy in self.deleted_dir.glob(f"{room.id}-*"):
             shutil.rmtree(copy, ignore_errors=True)
-        self.history.purge(path)
+        if not self.history.purge(path):
+            self.log.error("Room %s: the history writer did not erase it in time", room.id)
         self.rooms.erase_traces(room.id)
 
     async def start(self, retention_days: int) -> None:
@@ -99,9 +104,11 @@ class Eraser:
             self._timer.cancel()
 
     async def expire(self, retention_days: int) -> int:
-        """Purge the rooms that ended more than ``retention_days`` ago; how many."""
+        """Purge the rooms that ended (or were deleted) more than ``retention_days`` ago;
+        how many."""
         limit = now() - timedelta(days=retention_days)
         old = [r for r in self.rooms.list("ended") if r.ended_at and r.ended_at < limit]
+        old += self.rooms.deleted(before=limit)
         for room in old:
             try:
                 await self.purge(room)

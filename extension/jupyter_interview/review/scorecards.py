@@ -15,7 +15,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..api.errors import InvalidRequest
+from ..api.errors import Forbidden, InvalidRequest
 from ..api.models import (
     CriterionScore,
     Rubric,
@@ -49,7 +49,9 @@ CREATE INDEX IF NOT EXISTS scorecard_changes_room ON scorecard_changes (room_id,
 
 
 def check_scores(rubric: Rubric, card: ScorecardIn) -> None:
-    """Every criterion is the rubric's, once, and every score one of its levels."""
+    """Every criterion is the rubric's, once, and every score one of its levels; a
+    submitted scorecard scores every criterion and recommends (submitting is what shows
+    the others' scorecards: it must not be had for nothing)."""
     criteria = {c.name: c for c in rubric.criteria}
     seen: set[str] = set()
     for score in card.scores:
@@ -67,6 +69,13 @@ def check_scores(rubric: Rubric, card: ScorecardIn) -> None:
             raise InvalidRequest(
                 f"{score.criterion!r} is scored on {levels}; {score.score} is not one of them."
             )
+    if card.submit:
+        scored = {s.criterion for s in card.scores if s.score is not None}
+        missing = [name for name in criteria if name not in scored]
+        if missing:
+            raise InvalidRequest(f"Score every criterion before submitting: {', '.join(missing)}.")
+        if card.recommendation is None:
+            raise InvalidRequest("Give a recommendation before submitting.")
 
 
 def weighted_score(rubric: Rubric, scores: list[CriterionScore]) -> float | None:
@@ -118,8 +127,16 @@ class ScorecardStore:
         self._db.executescript(_SCHEMA)
 
     def save(
-        self, room_id: str, grader_id: str, grader_name: str, card: ScorecardIn, rubric: Rubric
+        self,
+        room_id: str,
+        grader_id: str,
+        grader_name: str,
+        card: ScorecardIn,
+        rubric: Rubric,
+        max_graders: int,
     ) -> None:
+        """Save a grader's scorecard; a room takes at most ``max_graders`` graders (a grader
+        link is shared: each browser that opens it is one more)."""
         check_scores(rubric, card)
         at = datetime.now(UTC).isoformat()
         with self._lock:
@@ -128,6 +145,14 @@ class ScorecardStore:
                 " WHERE room_id = ? AND grader_id = ?",
                 (room_id, grader_id),
             ).fetchone()
+            if row is None:
+                (graders,) = self._db.execute(
+                    "SELECT COUNT(*) FROM scorecards WHERE room_id = ?", (room_id,)
+                ).fetchone()
+                if graders >= max_graders:
+                    raise Forbidden(
+                        f"This interview already has {graders} scorecards, as many as it takes."
+                    )
             before = {**json.loads(row[0]), "status": row[1]} if row else None
             submitted = row[2] if row and row[1] == "submitted" else None
             status = "submitted" if card.submit or submitted else "draft"

@@ -64,6 +64,12 @@ CREATE TABLE IF NOT EXISTS executions (
     duration_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS executions_room ON executions (room_id, id);
+CREATE TABLE IF NOT EXISTS deleted_rooms (
+    id TEXT PRIMARY KEY,
+    file_id TEXT,
+    notebook_path TEXT NOT NULL,
+    deleted_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS grants (
     token_hash TEXT PRIMARY KEY,
     room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
@@ -293,9 +299,15 @@ class RoomStore:
         return room
 
     def delete(self, room_id: str) -> Room:
+        """Delete a room and its links. What it leaves (its history, gradings, the folder
+        kept under .deleted/) is remembered, for retention to erase in time."""
         room = self.get(room_id)
         with self._tx() as db:
             db.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
+            db.execute(
+                "INSERT OR REPLACE INTO deleted_rooms VALUES (?,?,?,?)",
+                (room.id, room.file_id, room.notebook_path, now().isoformat()),
+            )
         self._rooms.pop(room_id, None)
         for token_hash in [h for h, g in self._grants.items() if g.room_id == room_id]:
             del self._grants[token_hash]
@@ -305,7 +317,31 @@ class RoomStore:
         """After ``delete``: the room's sandbox runs too, and nothing left in the file's log."""
         with self._tx() as db:
             db.execute("DELETE FROM executions WHERE room_id = ?", (room_id,))
+            db.execute("DELETE FROM deleted_rooms WHERE id = ?", (room_id,))
         self.compact()
+
+    def deleted(self, before: datetime) -> list[Room]:
+        """Rooms deleted (not purged) before a time: what is left of them, as rooms."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, file_id, notebook_path FROM deleted_rooms WHERE deleted_at < ?",
+                (before.isoformat(),),
+            ).fetchall()
+        return [
+            Room(
+                id=row["id"],
+                title="",
+                template="",
+                status="ended",
+                candidate_name=None,
+                duration_minutes=0,
+                notebook_path=row["notebook_path"],
+                file_id=row["file_id"],
+                notes="",
+                created_at=before,
+            )
+            for row in rows
+        ]
 
     def compact(self) -> None:
         """Fold the write-ahead log into the file and empty it: deleted rows live on in the
