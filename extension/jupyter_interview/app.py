@@ -446,6 +446,8 @@ class InterviewApp(ExtensionApp):
         close the sockets, flush the history, write each room's notebook once."""
         started = time.monotonic()
         self.bridge.stopping = True
+        if self.grader is not None:
+            self.grader.stop()
         self.sandbox.stop()
         if self.eraser is not None:
             self.eraser.stop()
@@ -477,6 +479,9 @@ class InterviewApp(ExtensionApp):
             )
         self.clock.stop()
         await self.executor.close()
+        self.settings["interview_scorecards"].close()
+        if self.grader is not None:
+            self.grader.store.close()
         self.rooms.close()
 
 

@@ -93,6 +93,20 @@ class GradeStore:
         with self._lock:
             self._db.execute("DELETE FROM grades WHERE room_id = ?", (room_id,))
 
+    def abandon_unfinished(self) -> None:
+        """Gradings the last run of the server left queued or running: failed, saying why."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM grades WHERE data LIKE '%\"status\":\"queued\"%'"
+                " OR data LIKE '%\"status\":\"running\"%'"
+            ).fetchall()
+        for (data,) in rows:
+            grade = GradeOut.model_validate_json(data)
+            if grade.status in ("queued", "running"):
+                grade.status = "failed"
+                grade.error = "The server stopped during this grading: grade the room again."
+                self.save(grade)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -123,6 +137,7 @@ class Grader:
         # Gradings under way: their room, and their task.
         self._tasks: dict[str, tuple[str, GradeOut, asyncio.Task[GradeOut]]] = {}
         self._requests: set[asyncio.Future[Any]] = set()
+        store.abandon_unfinished()
 
     async def request(
         self, room: Room, at: str | None, who: str
@@ -149,6 +164,12 @@ class Grader:
         self._tasks[grade.id] = (room.id, grade, task)
         task.add_done_callback(lambda _: self._tasks.pop(grade.id, None))
         return grade, task
+
+    def stop(self) -> None:
+        """The server is stopping: the gradings under way stop too (a grading left queued
+        or running says so; grade the room again after the restart)."""
+        for _, _, task in list(self._tasks.values()):
+            task.cancel()
 
     def cancel_room(self, room_id: str) -> None:
         """Stop the room's grading (its sandbox process dies with the task): it is erased."""
