@@ -369,3 +369,31 @@ async def test_a_notebook_nbconvert_refuses_still_opens_for_review(server: Inter
             r = c.get(url)
             assert r.status_code == 200, (url, r.text[:300])
             assert "could not be rendered" in r.text or "left out here" in r.text
+
+
+async def test_private_notes_reach_no_room_link(server: InterviewServer) -> None:
+    """The interviewer's notes: not in the room a link reads, its files, its collaboration
+    document or presence, nor in anything exported to it."""
+    room = server.create_room(template="algorithms-warmup")
+    rid, path = room["id"], room["notebook_path"]
+    secret = "PRIVATE-NOTE-c0ffee"
+    with server.client() as c:
+        c.patch(f"interview/api/rooms/{rid}", json={"notes": secret}).raise_for_status()
+        assert c.get(f"interview/api/rooms/{rid}").json()["notes"] == secret
+    for role in ("candidate", "observer"):
+        token = link_token(room["links"][role])
+        with server.client(token) as link:
+            seen = [
+                link.get(f"interview/api/rooms/{rid}").text,
+                link.get(f"api/contents/{path.rsplit('/', 1)[0]}").text,
+                link.get(f"api/contents/{path}").text,
+                link.get(f"interview/api/rooms/{rid}/export.ipynb").text,
+                link.get(f"interview/api/rooms/{rid}/report.html").text,
+            ]
+        assert not any(secret in text for text in seen), role
+        async with connect(server.url, token, path) as client:
+            await client.roundtrip()
+            document = json.dumps(client.notebook.get())
+            awareness = client.channel.awareness
+            presence = json.dumps(dict(awareness.states) if awareness else {})
+        assert secret not in document and secret not in presence
