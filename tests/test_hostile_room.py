@@ -427,7 +427,7 @@ def test_an_allowed_server_kernel_gets_a_runner_token_not_the_servers(
         assert r.status_code == 201, r.text
         kernel_id = r.json()["kernel"]["id"]
     server = psutil.Process(srv.proc.pid)  # type: ignore[union-attr]
-    kernels = [p for p in server.children(recursive=True) if kernel_id in " ".join(p.cmdline())]
+    kernels = [p for p in server.children(recursive=True) if kernel_id in _cmdline(p)]
     assert len(kernels) == 1
     env = kernels[0].environ()
     token = env["JUPYTER_INTERVIEW_TOKEN"]
@@ -441,3 +441,11 @@ def test_an_allowed_server_kernel_gets_a_runner_token_not_the_servers(
             assert runner.get(path).status_code == 403, path
     with srv.client() as c:
         c.delete(f"api/kernels/{kernel_id}")
+
+
+def _cmdline(process: psutil.Process) -> str:
+    """A child's command line; a child that just exited (a zombie, or gone) has none."""
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess, psutil.AccessDenied):
+        return ""
