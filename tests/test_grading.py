@@ -10,11 +10,14 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
 import psutil
 import pytest
+from jupyter_interview.api.models import GradeOut
+from jupyter_interview.review.grading import GradeStore
 from jupyter_interview.sandbox.grading import GradingSandbox, submission_cells
 
 from .server import ROOT, TOKEN, InterviewServer, link_token
@@ -327,3 +330,36 @@ def test_the_sandbox_never_gets_a_credential() -> None:
     assert TOKEN not in command
     assert "--allow-fs-write" not in command and "--allow-child-process" not in command
     assert "--net" in command and "--disallow-code-generation-from-strings" in command
+
+
+def test_gradings_a_stopped_server_left_behind_are_failed_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    """A grading the server was running when it was killed never stays 'running' forever."""
+    db = tmp_path / "rooms.sqlite"
+    store = GradeStore(db)
+    for status in ("queued", "running", "done", "failed"):
+        store.add(
+            GradeOut(
+                id=status,
+                room_id="r1",
+                template="algorithms-warmup",
+                status=status,
+                at_seq=0,
+                requested_by="tester",
+                created_at=datetime.now(UTC),
+            )
+        )
+    store.close()
+    store = GradeStore(db)
+    store.abandon_unfinished()
+    after = {g.id: g for g in store.of_room("r1")}
+    store.close()
+    assert {g.id: g.status for g in after.values()} == {
+        "queued": "failed",
+        "running": "failed",
+        "done": "done",
+        "failed": "failed",
+    }
+    assert "grade the room again" in after["running"].error
+    assert after["done"].error is None

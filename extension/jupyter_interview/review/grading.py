@@ -97,8 +97,8 @@ class GradeStore:
         """Gradings the last run of the server left queued or running: failed, saying why."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT data FROM grades WHERE data LIKE '%\"status\":\"queued\"%'"
-                " OR data LIKE '%\"status\":\"running\"%'"
+                "SELECT data FROM grades"
+                " WHERE json_extract(data, '$.status') IN ('queued', 'running')"
             ).fetchall()
         for (data,) in rows:
             grade = GradeOut.model_validate_json(data)
