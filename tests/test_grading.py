@@ -18,6 +18,7 @@ import psutil
 import pytest
 from jupyter_interview.api.models import GradeOut
 from jupyter_interview.review.grading import GradeStore
+from jupyter_interview.review.report import tests_html
 from jupyter_interview.sandbox.grading import GradingSandbox, submission_cells
 
 from .server import ROOT, TOKEN, InterviewServer, link_token
@@ -363,3 +364,30 @@ def test_gradings_a_stopped_server_left_behind_are_failed_at_the_next_start(
     }
     assert "grade the room again" in after["running"].error
     assert after["done"].error is None
+
+
+def test_the_review_says_plainly_when_clean_cells_still_fail_hidden_tests() -> None:
+    """As otter-grader does: a notebook that runs clean but fails the hidden tests is named
+    as such, and a broken cell is shown next to the tests it broke."""
+
+    def grade(cells: list[dict]) -> GradeOut:
+        return GradeOut(
+            id="g",
+            room_id="r",
+            template="algorithms-warmup",
+            status="done",
+            at_seq=1,
+            requested_by="tester",
+            created_at=datetime.now(UTC),
+            passed=1,
+            total=3,
+            cells=cells,
+        )
+
+    clean = tests_html(grade([{"index": 0, "status": "ok"}, {"index": 1, "status": "skipped"}]))
+    assert "ran without an error, yet <strong>2 hidden test(s) did not pass" in clean
+    broken = tests_html(
+        grade([{"index": 1, "status": "error", "type": "NameError", "message": "<b>x</b>"}])
+    )
+    assert "ran without an error" not in broken
+    assert "code cell 2" in broken and "NameError" in broken and "&lt;b&gt;x" in broken

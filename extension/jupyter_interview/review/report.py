@@ -172,6 +172,7 @@ def tests_html(grade: GradeOut | None) -> str:
             "<p>Constructs that can tamper with tests (evidence to read, not a verdict):</p>"
             f"<ul>{items}</ul>"
         )
+    notes += _cells_html(grade)
     rows = _rows(
         (
             _esc(t.name),
@@ -183,6 +184,28 @@ def tests_html(grade: GradeOut | None) -> str:
     )
     header = "<tr><th>test</th><th>verdict</th><th>message</th><th>ms</th></tr>"
     return f"{head}{notes}<table>{header}{rows}</table>"
+
+
+def _cells_html(grade: GradeOut) -> str:
+    """Said plainly: the notebook's own cells ran clean yet hidden tests failed, or which cells
+    broke (a test that fails after a broken cell is often that cell's doing)."""
+    if grade.status != "done":
+        return ""
+    broken = [c for c in grade.cells if c.status in ("error", "timeout")]
+    if not broken:
+        failed = grade.total - grade.passed
+        if not failed:
+            return ""
+        return (
+            "<p>Every code cell of the notebook ran without an error, yet "
+            f"<strong>{failed} hidden test(s) did not pass</strong>.</p>"
+        )
+    items = "".join(
+        f"<li>code cell {c.index + 1}: <span class={_esc(c.status)}>{_esc(c.type or c.status)}"
+        f"</span> {_esc(c.message or '')}</li>"
+        for c in broken
+    )
+    return f"<p>Code cells that failed when graded, before the tests ran:</p><ul>{items}</ul>"
 
 
 def scorecards_html(cards: list[ScorecardOut]) -> str:
