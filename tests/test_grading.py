@@ -17,8 +17,8 @@ import nbformat
 import psutil
 import pytest
 from jupyter_interview.api.models import GradeOut
+from jupyter_interview.review import report
 from jupyter_interview.review.grading import GradeStore
-from jupyter_interview.review.report import tests_html
 from jupyter_interview.sandbox.grading import GradingSandbox, submission_cells
 
 from .server import ROOT, TOKEN, InterviewServer, link_token
@@ -202,6 +202,11 @@ async def test_time_and_memory_are_bounded(sandbox: GradingSandbox) -> None:
     assert left == []
 
 
+LIAR = (
+    "class Liar:\n    def __eq__(self, other):\n        return True\n"
+    "    def __iter__(self):\n        return iter(())\n"
+)
+
 TAMPERING = {
     "prints passed": (
         "print('All tests passed')\n"
@@ -240,6 +245,47 @@ TAMPERING = {
         "__builtins__ = dict(__import__('builtins').__dict__, sorted=lambda *a, **k: ['a', 'b'],"
         " type=lambda x: list, all=lambda x: True)"
     ),
+    # The function runs inside the test: what it does there, the test's own code sees.
+    "builtins patched by the function while the test runs": (
+        f"{LIAR}def top_k_words(text, k):\n"
+        "    import builtins\n    builtins.type = lambda *a: list\n    return Liar()"
+    ),
+    "the test's globals reached through its frame": (
+        f"import sys\n{LIAR}def top_k_words(text, k):\n"
+        "    sys._getframe(1).f_globals['type'] = lambda *a: list\n    return Liar()"
+    ),
+    "the test's frame reached through a traceback": (
+        f"{LIAR}def top_k_words(text, k):\n    try:\n        raise ValueError\n"
+        "    except ValueError as e:\n        frame = e.__traceback__.tb_frame.f_back\n"
+        "    frame.f_globals['type'] = lambda *a: list\n    return Liar()"
+    ),
+    "a generator's frame kept from a cell": (
+        f"import sys\n{LIAR}def walk():\n    frame = sys._getframe()\n    yield frame\n"
+        "    while True:\n        yield frame.f_back.f_back\n"
+        "steps = walk()\nnext(steps)\n"
+        "def top_k_words(text, k):\n"
+        "    next(steps).f_globals['type'] = lambda *a: list\n    return Liar()"
+    ),
+    "a signal handler given the test's frame": (
+        f"import signal, _thread\n{LIAR}def top_k_words(text, k):\n"
+        "    def handler(number, frame):\n"
+        "        frame.f_back.f_globals['type'] = lambda *a: list\n"
+        "    signal.signal(signal.SIGINT, handler)\n    _thread.interrupt_main()\n"
+        "    for _ in range(1000):\n        pass\n    return Liar()"
+    ),
+    # An audit hook sees each test's code as it starts, and ctypes rewrites it in memory
+    # to return at once. Written so that no name gives it away to the signals.
+    "the test's code rewritten in memory": (
+        "import sys, importlib, dis\n"
+        "memory = importlib.import_module('ct' + 'ypes')\n"
+        "def rewrite(event, args):\n"
+        "    if event == 'exec' and getattr(args[0], 'co_filename', '').startswith('<test '):\n"
+        "        code = args[0]\n"
+        "        at = memory.string_at(id(code), code.__sizeof__()).find(code.co_code[:8])\n"
+        "        stop = bytes([dis.opmap['RESUME'], 0, dis.opmap['RETURN_CONST'], 0])\n"
+        "        memory.memmove(id(code) + at, stop, 4)\n"
+        "getattr(sys, 'add' + 'audithook')(rewrite)\n"
+    ),
 }
 
 
@@ -265,6 +311,30 @@ async def test_a_tampered_test_does_not_pass(sandbox: GradingSandbox, trick: str
     cells = [*template_cells("algorithms-warmup"), TOP_K_WRONG, TAMPERING[trick]]
     outcome = await sandbox.run(cells, hidden_tests("algorithms-warmup")[:2], [])
     assert all(t["status"] != "pass" for t in outcome.tests), outcome.tests
+
+
+async def test_what_the_guard_refuses_is_reported_and_ordinary_code_still_runs(
+    sandbox: GradingSandbox,
+) -> None:
+    """Logging, tracebacks, warnings, namedtuples and enums take frames in the cells; none
+    is refused. What is refused comes back with the cell or test it happened in."""
+    ordinary = (
+        "import logging, traceback, warnings, enum\nfrom collections import namedtuple\n"
+        "Point = namedtuple('Point', 'x y')\nColour = enum.Enum('Colour', 'red green')\n"
+        "try:\n    1 / 0\nexcept ZeroDivisionError:\n    text = traceback.format_exc()\n"
+        "logging.getLogger('x').warning('logged')\nwarnings.warn('warned')\n"
+    )
+    cells = [ordinary, TOP_K, "import gc\ngc.get_objects()"]
+    tests = [
+        *hidden_tests("algorithms-warmup")[:1],
+        {"name": "frames", "code": "import sys\nsys._getframe()"},
+    ]
+    outcome = await sandbox.run(cells, tests, [])
+    assert [c["status"] for c in outcome.cells] == ["ok", "ok", "error"]
+    assert outcome.cells[0]["refused"] == [] and "logged" in outcome.cells[0]["output"]
+    assert outcome.cells[2]["refused"] == ["<cell 3>: gc.get_objects"]
+    assert [t["status"] for t in outcome.tests] == ["pass", "error"]
+    assert outcome.tests[1]["refused"] == ["<test frames>: sys._getframe (a frame)"]
 
 
 async def test_grading_from_the_api(tmp_path: Path) -> None:
@@ -384,9 +454,11 @@ def test_the_review_says_plainly_when_clean_cells_still_fail_hidden_tests() -> N
             cells=cells,
         )
 
-    clean = tests_html(grade([{"index": 0, "status": "ok"}, {"index": 1, "status": "skipped"}]))
+    clean = report.tests_html(
+        grade([{"index": 0, "status": "ok"}, {"index": 1, "status": "skipped"}])
+    )
     assert "ran without an error, yet <strong>2 hidden test(s) did not pass" in clean
-    broken = tests_html(
+    broken = report.tests_html(
         grade([{"index": 1, "status": "error", "type": "NameError", "message": "<b>x</b>"}])
     )
     assert "ran without an error" not in broken

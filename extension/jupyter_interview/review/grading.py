@@ -200,10 +200,17 @@ class Grader:
         except Exception as e:  # a grading must end with a status, whatever went wrong
             self.log.exception("Room %s: grading %s failed", room.id, grade.id)
             return self._finish(grade, error=f"Grading failed: {e}")
+        refused = [
+            f"The sandbox refused {what}"
+            for record in (*outcome.cells, *outcome.tests)
+            for what in record.pop("refused", None) or []
+            if isinstance(what, str)
+        ]
         try:
             graded = GradeOut.model_validate(
                 {
                     **grade.model_dump(),
+                    "signals": [*grade.signals, *refused[:50]],
                     "cells": outcome.cells,
                     "tests": outcome.tests,
                     "duration_ms": outcome.duration_ms,

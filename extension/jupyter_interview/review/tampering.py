@@ -48,7 +48,10 @@ def tampering_signals(cells: list[str | None]) -> list[str]:
         try:
             tree = ast.parse(code)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue  # the grader reports the cell's error itself
+            # The sandbox's Python is newer than the server's: a cell that parses there
+            # may not here, and must not go unread for that.
+            found.append(f"cell {number}: not checked (the server's Python cannot parse it)")
+            continue
         seen: set[str] = set()
         for node in ast.walk(tree):
             for what in _signals(node):

@@ -19,7 +19,10 @@
 // captured, and the results go to their own descriptor, with a nonce). Before each test
 // the runner puts back the builtins, the standard modules' attributes, the tracing and
 // profiling hooks and the standard streams as they were before the submission ran, and the
-// test runs in a copy of the notebook's namespace without the names that hide builtins.
+// test runs in a copy of the notebook's namespace without the names that hide builtins,
+// with builtins of its own: the submission's function, running inside the test, changes
+// the builtins module, never the test's. The guard (guard.py), an audit hook put in before
+// the submission runs, refuses what could rewrite a test's code or reach its frame.
 import { constants, existsSync, readFileSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
@@ -91,8 +94,10 @@ if (job.packages?.length) {
   await pyodide.loadPackage(job.packages, { messageCallback: () => undefined });
 }
 pyodide.unregisterJsModule('pyodide_js');
-const buffer = new SharedArrayBuffer(4);
-pyodide.setInterruptBuffer(new Int32Array(buffer));
+// [0]: Pyodide's interrupt buffer; [1]: how many times the clock has fired.
+const buffer = new SharedArrayBuffer(8);
+const clockView = new Int32Array(buffer);
+pyodide.setInterruptBuffer(clockView);
 const clock = new Worker(new URL('./timer.mjs', import.meta.url), { workerData: { buffer } });
 clock.unref();
 
@@ -108,7 +113,6 @@ const get = code => pyodide.runPython(code);
 const live = get('__import__("builtins").__dict__');
 const dictType = get('dict');
 const sys = get('__import__("sys")');
-const builtinsModule = get('__import__("builtins")');
 const settrace = get('__import__("sys").settrace');
 const setprofile = get('__import__("sys").setprofile');
 const stdout = get('__import__("sys").stdout');
@@ -142,30 +146,64 @@ for (const name of STANDARD) {
     // not in this Pyodide: nothing to keep
   }
 }
+// The guard goes in last of all the runner's own Python, and before any of the submission.
+const guardScope = dictType();
+pyodide.runPython(readFileSync(new URL('./guard.py', import.meta.url), 'utf8'), {
+  globals: guardScope
+});
+const guard = guardScope.get('install')().toJs({ depth: 1 });
+const [setPhase, runGuarded, refusedSoFar] = guard;
+guardScope.destroy();
+let refusedSeen = 0;
+function newlyRefused() {
+  const all = refusedSoFar().toJs();
+  const fresh = all.slice(refusedSeen);
+  refusedSeen = all.length;
+  return fresh;
+}
+
 const main = dictType();
 main.set('__name__', '__main__');
 emit({ event: 'started', load_ms: Math.round(now() - started) });
 
-function run(code, globals, filename, ms) {
+function failed(type, message, began) {
+  type = String(type).slice(0, 200);
+  return {
+    status: type === 'KeyboardInterrupt' ? 'timeout' : 'error',
+    type,
+    message: String(message).slice(0, 1000),
+    duration_ms: Math.round(now() - began)
+  };
+}
+
+function run(code, globals, phase, filename, ms) {
   clock.postMessage(ms);
   const began = now();
+  const fired = Atomics.load(clockView, 1);
   try {
-    const compiled = compile(code, filename, 'exec', 0, true);
-    exec(compiled, globals);
+    let compiled;
+    try {
+      compiled = compile(code, filename, 'exec', 0, true);
+    } catch (error) {
+      const lines = String(error?.message ?? error).trim().split('\n');
+      return failed(error?.type ?? 'Error', lines[lines.length - 1], began);
+    }
+    // The guard runs the code in its phase and describes what it raised, with the clock
+    // still armed: describing runs the submission's __str__.
+    const failure = runGuarded(compiled, globals, phase, filename);
     compiled.destroy();
-    return { status: 'ok', duration_ms: Math.round(now() - began) };
-  } catch (error) {
-    const type = String(error?.type ?? 'Error').slice(0, 200);
-    const text = String(error?.message ?? error).trim().split('\n');
-    return {
-      status: type === 'KeyboardInterrupt' ? 'timeout' : 'error',
-      type,
-      message: text[text.length - 1].slice(0, 1000),
-      duration_ms: Math.round(now() - began)
-    };
+    if (failure === undefined) {
+      // Code that outlived the clock and caught its interrupts did not finish in time.
+      return Atomics.load(clockView, 1) === fired
+        ? { status: 'ok', duration_ms: Math.round(now() - began) }
+        : failed('KeyboardInterrupt', 'over the time limit', began);
+    }
+    const [type, message] = failure.toJs();
+    failure.destroy();
+    return failed(type, message, began);
   } finally {
     clock.postMessage(0);
-    Atomics.store(new Int32Array(buffer), 0, 0);
+    Atomics.store(clockView, 0, 0);
   }
 }
 
@@ -189,16 +227,18 @@ function restore() {
       attributes.set(key, value);
     }
   }
+  setPhase('reset', '');
   settrace(undefined);
   setprofile(undefined);
+  setPhase('cell', '');
   sys.stdout = stdout;
   sys.stderr = stderr;
   setRecursion(recursion);
 }
 
 job.cells.forEach((code, index) => {
-  const result = run(code, main, `<cell ${index + 1}>`, job.cell_timeout_ms);
-  emit({ event: 'cell', index, ...result, output: take() });
+  const result = run(code, main, 'cell', `<cell ${index + 1}>`, job.cell_timeout_ms);
+  emit({ event: 'cell', index, ...result, output: take(), refused: newlyRefused() });
 });
 
 for (const test of job.tests) {
@@ -210,12 +250,18 @@ for (const test of job.tests) {
     }
   }
   namespace.set('__name__', '__main__');
-  namespace.set('__builtins__', builtinsModule);
-  const result = run(test.code, namespace, `<test ${test.name}>`, job.test_timeout_ms);
+  const ownBuiltins = dictType();
+  for (const [name, value] of pristine) {
+    ownBuiltins.set(name, value);
+  }
+  namespace.set('__builtins__', ownBuiltins);
+  const result = run(test.code, namespace, 'test', `<test ${test.name}>`, job.test_timeout_ms);
   const status =
     result.status === 'ok' ? 'pass' : result.type === 'AssertionError' ? 'fail' : result.status;
-  emit({ event: 'test', name: test.name, ...result, status, output: take() });
+  const refused = newlyRefused();
+  emit({ event: 'test', name: test.name, ...result, status, output: take(), refused });
   namespace.destroy();
+  ownBuiltins.destroy();
 }
 emit({ event: 'done' });
 process.exit(0);
