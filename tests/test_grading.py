@@ -202,6 +202,20 @@ async def test_time_and_memory_are_bounded(sandbox: GradingSandbox) -> None:
     assert left == []
 
 
+async def test_memory_handed_to_javascript_is_bounded_too() -> None:
+    """Buffers made with to_js live outside WebAssembly's memory and V8's heap: neither of
+    Node's limits sees them, the process's resident size does."""
+    box = GradingSandbox(PYODIDE, timeout=60, cell_timeout=3, process_memory_mb=700)
+    hoard = (
+        "from pyodide.ffi import to_js\nchunk = memoryview(bytes(64 << 20))\nkeep = []\n"
+        "while len(keep) < 40:\n    try:\n        keep.append(to_js(chunk))\n"
+        "    except BaseException:\n        pass\n"
+    )
+    outcome = await box.run([hoard], [{"name": "after it", "code": "assert True"}], [])
+    assert "more than 700 MiB" in (outcome.error or ""), outcome
+    assert outcome.tests[0]["status"] == "not_run"
+
+
 LIAR = (
     "class Liar:\n    def __eq__(self, other):\n        return True\n"
     "    def __iter__(self):\n        return iter(())\n"

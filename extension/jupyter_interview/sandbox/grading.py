@@ -85,6 +85,13 @@ class GradingSandbox(LoggingConfigurable):
     cell_timeout = Float(10.0, config=True, help="Seconds one code cell of a submission may run.")
     test_timeout = Float(10.0, config=True, help="Seconds one hidden test may run.")
     memory_mb = Int(512, config=True, help="Most memory Python may use, in MiB.")
+    process_memory_mb = Int(
+        1280,
+        config=True,
+        help="Most resident memory the whole grading process may use, in MiB: Python's, "
+        "Node's, and what Python hands over to JavaScript, which the limit on Python's "
+        "memory does not count. Over it, the submission is stopped.",
+    )
     workers = Int(1, config=True, help="Submissions graded at once (each is a process of its own).")
     queue_size = Int(
         500, config=True, help="Submissions that may wait; more are refused until some finish."
@@ -210,6 +217,7 @@ class GradingSandbox(LoggingConfigurable):
         process.stdin.close()
         stderr = asyncio.ensure_future(process.stderr.read(64 * 1024))
         reader = _Reader(nonce, len(cells), {t["name"] for t in tests}, outcome)
+        watchdog = asyncio.ensure_future(self._watch_memory(process, outcome))
         try:
             async with asyncio.timeout(self.timeout):
                 while line := await _line(results):
@@ -218,6 +226,7 @@ class GradingSandbox(LoggingConfigurable):
         except TimeoutError:
             outcome.error = f"The submission ran over {self.timeout:g} s and was stopped."
         finally:
+            watchdog.cancel()
             transport.close()
             await _stop(process)
             self._running.discard(process)
@@ -238,6 +247,27 @@ class GradingSandbox(LoggingConfigurable):
                     {"name": test["name"], "status": "not_run", "message": outcome.error}
                 )
         return outcome
+
+    async def _watch_memory(self, process: asyncio.subprocess.Process, outcome: Outcome) -> None:
+        """Stop a run whose resident memory passes the limit. Buffers that Python hands to
+        JavaScript live outside WebAssembly's memory and V8's heap, so neither of Node's
+        own limits counts them: only the process's resident size does."""
+        limit = self.process_memory_mb * 2**20
+        page = os.sysconf("SC_PAGE_SIZE")
+        while process.returncode is None:
+            try:
+                statm = Path(f"/proc/{_innermost(process.pid)}/statm").read_text()
+                resident = int(statm.split()[1]) * page
+            except (OSError, ValueError, IndexError):
+                resident = 0
+            if resident > limit:
+                outcome.error = (
+                    f"The submission used more than {self.process_memory_mb} MiB of memory "
+                    "and was stopped."
+                )
+                _kill(process)
+                return
+            await asyncio.sleep(0.05)  # it grows by at most about 20 MiB between looks
 
 
 # A result line is short: messages and outputs are cut by the runner.
