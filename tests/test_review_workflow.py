@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import nbformat
 import pytest
+from pycrdt import Array, Map, Text
 
 from .server import TOKEN, InterviewServer, link_token
 from .yclient import connect
@@ -369,6 +370,62 @@ async def test_a_notebook_nbconvert_refuses_still_opens_for_review(server: Inter
             r = c.get(url)
             assert r.status_code == 200, (url, r.text[:300])
             assert "could not be rendered" in r.text or "left out here" in r.text
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "a cell that is a string",
+        "a source that is a number",
+        "outputs that are a string",
+        "notebook metadata that is a string",
+        "no nbformat",
+    ],
+)
+async def test_a_document_of_the_wrong_shape_is_still_reviewed(
+    server: InterviewServer, shape: str
+) -> None:
+    """A candidate's client can give the shared document any shape. The review, the exports,
+    the diff and the grader's submission still read it, and the server stays healthy."""
+    room = server.create_room(template="algorithms-warmup")
+    token = link_token(room["links"]["candidate"])
+    async with connect(server.url, token, room["notebook_path"]) as candidate:
+        nb = candidate.notebook
+        source = nb.ycells[1]["source"]
+        source.clear()
+        source += "def top_k_words(text, k):\n    return []\n"
+        cell = {"id": "x", "cell_type": "code", "metadata": Map(), "execution_count": None}
+        shapes = {
+            "a cell that is a string": lambda: nb.ycells.append("not a cell"),
+            "a source that is a number": lambda: nb.ycells.append(
+                Map({**cell, "source": 5, "outputs": Array()})
+            ),
+            "outputs that are a string": lambda: nb.ycells.append(
+                Map({**cell, "source": Text("1"), "outputs": "oops"})
+            ),
+            "notebook metadata that is a string": lambda: nb._ymeta.__setitem__("metadata", "x"),
+            "no nbformat": lambda: nb._ymeta.pop("nbformat"),
+        }
+        shapes[shape]()
+        await candidate.roundtrip()
+        await candidate.save()
+    rid = room["id"]
+    with server.client() as c:
+        c.post(f"interview/api/rooms/{rid}/end").raise_for_status()
+        for url in (
+            f"interview/review/{rid}",
+            f"interview/api/rooms/{rid}/report.html",
+            f"interview/api/rooms/{rid}/export.ipynb",
+            f"interview/api/rooms/{rid}/results.json",
+            f"interview/api/rooms/{rid}/notebook",
+            f"interview/api/rooms/{rid}/diff",
+        ):
+            r = c.get(url)
+            assert r.status_code == 200, (url, r.text[:300])
+        exported = nbformat.reads(c.get(f"interview/api/rooms/{rid}/export.ipynb").text, 4)
+        nbformat.validate(exported)
+        assert "return []" in exported.cells[1].source
+        assert c.get("interview/api/health").json()["status"] == "ok"
 
 
 async def test_private_notes_reach_no_room_link(server: InterviewServer) -> None:

@@ -156,19 +156,20 @@ class RoomContentsManager(AsyncLargeFileManager):
         try:
             saved = await super().save(model, path)
         except Exception as e:
-            self._saved(path, began, getattr(e, "log_message", None) or str(e))
+            why = getattr(e, "log_message", None) or str(e)
+            self._saved(path, began, why, storage=_is_storage_failure(e))
             raise
         self._saved(path, began, None)
         return saved
 
-    def _saved(self, path: str, began: float, error: str | None) -> None:
+    def _saved(self, path: str, began: float, error: str | None, *, storage: bool = True) -> None:
         path = path.strip("/")
         if error is None:
             self.save_failures.pop(path, None)
             self._saved_from[path] = began
         elif self._saved_from.get(path, -1.0) > began:
             return
-        else:
+        elif storage:
             self.save_failures[path] = error
         for listener in self.save_listeners:
             listener(path, error)
@@ -249,3 +250,14 @@ def untrust(nb: NotebookNode) -> None:
     nb.metadata.pop("trusted", None)
     for cell in nb.cells:
         cell.get("metadata", {}).pop("trusted", None)
+
+
+def _is_storage_failure(error: BaseException) -> bool:
+    """A save that failed for the disk (an operator's problem, on the health endpoint), as
+    opposed to for what was sent: a client can send a notebook that cannot be written, and
+    must not be able to mark the whole server degraded with it."""
+    while error is not None:
+        if isinstance(error, OSError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

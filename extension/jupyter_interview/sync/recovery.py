@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 import nbformat
 from jupyter_ydoc import YNotebook
 from nbformat import NotebookNode
-from pycrdt import Doc
+from pycrdt import Array, Doc, Map
 
 from ..access.contents import untrust
 from ..durable import write_atomically
@@ -47,10 +48,75 @@ class Recovery:
 
 
 def notebook_of(doc: Doc) -> NotebookNode:
-    """The notebook a room's document holds, as its file should hold it."""
-    nb = nbformat.from_dict(YNotebook(doc).get())
+    """The notebook a room's document holds, as its file should hold it.
+
+    A client can give the document any shape (a cell that is a string, a source that is a
+    number, no ``nbformat``): what cannot be read as a cell is left out and a field of the
+    wrong type gets its empty value, so a review, an export or a recovery never fails on it.
+    """
+    try:
+        content: Any = YNotebook(doc).get()
+    except Exception:
+        content = {
+            "cells": doc.get("cells", type=Array).to_py(),
+            **(doc.get("meta", type=Map).to_py() or {}),
+        }
+    nb = nbformat.from_dict(_well_formed(content))
     untrust(nb)
     return nb
+
+
+_CELL_TYPES = ("code", "markdown", "raw")
+_CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _well_formed(content: Any) -> dict[str, Any]:
+    content = content if isinstance(content, dict) else {}
+    raw_cells = content.get("cells")
+    cells, ids = [], set()
+    for index, raw in enumerate(raw_cells if isinstance(raw_cells, list) else []):
+        if not isinstance(raw, dict) or raw.get("cell_type") not in _CELL_TYPES:
+            continue
+        cell_id = raw.get("id")
+        if not isinstance(cell_id, str) or not _CELL_ID.match(cell_id) or cell_id in ids:
+            cell_id = f"cell-{index}"
+        ids.add(cell_id)
+        metadata = raw.get("metadata")
+        cell: dict[str, Any] = {
+            "id": cell_id,
+            "cell_type": raw["cell_type"],
+            "metadata": metadata if isinstance(metadata, dict) else {},
+            "source": _text(raw.get("source")),
+        }
+        if cell["cell_type"] == "code":
+            outputs = raw.get("outputs")
+            count = raw.get("execution_count")
+            cell["outputs"] = [
+                o
+                for o in (outputs if isinstance(outputs, list) else [])
+                if isinstance(o, dict) and isinstance(o.get("output_type"), str)
+            ]
+            cell["execution_count"] = (
+                count if isinstance(count, int) and not isinstance(count, bool) else None
+            )
+        elif isinstance(raw.get("attachments"), dict):
+            cell["attachments"] = raw["attachments"]
+        cells.append(cell)
+    metadata = content.get("metadata")
+    return {
+        "cells": cells,
+        "metadata": metadata if isinstance(metadata, dict) else {},
+        "nbformat": 4,
+        "nbformat_minor": 5,  # cells have ids
+    }
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "".join(value)
+    return ""
 
 
 def write_notebook(file: Path, nb: NotebookNode) -> None:
