@@ -372,6 +372,75 @@ async def test_a_notebook_nbconvert_refuses_still_opens_for_review(server: Inter
             assert "could not be rendered" in r.text or "left out here" in r.text
 
 
+async def test_evidence_is_read_as_the_timeline_shows_it(server: InterviewServer) -> None:
+    """A moment is given as the timeline shows it, a number (#n) or mm:ss; one that cannot
+    be read is named, and the rest of the scorecard is kept as a draft, never dropped."""
+    room = server.create_room(template="algorithms-warmup", candidate_name="Ada")
+    await _type_solution(server, room)
+    grader = grader_browser(server, room, "Barbara")
+    try:
+        url = f"interview/review/{room['id']}"
+        page = grader.get(url).text
+        first = int(re.search(r"open #(\d+)", page).group(1))
+        form = {"_xsrf": grader.cookies["_xsrf"], "action": "save", "summary": "kept"}
+        form |= {"evidence-correctness": "00:00", "evidence-note-correctness": "at the start"}
+        form |= {"evidence-complexity": f"#{first}", "comment-complexity": "said O(n log n)"}
+        form |= {"evidence-code-quality": "soon", "evidence-note-code-quality": "a note"}
+        r = grader.post(url, data=form)
+        assert r.status_code == 400
+        assert "Not understood as a moment: “soon” (Code quality)" in r.text
+        mine = grader.get(f"interview/api/rooms/{room['id']}/scorecards").json()["mine"]
+        evidence = {s["criterion"]: s["evidence"] for s in mine["scores"]}
+        assert evidence["correctness"] == [{"seq": first, "cell_id": None, "note": "at the start"}]
+        assert evidence["complexity"][0]["seq"] == first
+        assert evidence["code-quality"] == [{"seq": None, "cell_id": None, "note": "a note"}]
+        assert mine["summary"] == "kept" and mine["status"] == "draft"
+    finally:
+        grader.close()
+
+
+async def test_a_cell_cannot_hide_its_code_or_cover_the_page(server: InterviewServer) -> None:
+    """Metadata steers nbconvert: ``transient.remove_source`` hid a cell's code from the
+    review, and a picture's width, written unquoted, let a style cover the whole page."""
+    room = server.create_room(template="algorithms-warmup")
+    token = link_token(room["links"]["candidate"])
+    cover = "640 style=position:fixed;top:0;left:0;width:100vw;height:100vh;z-index:99"
+    async with connect(server.url, token, room["notebook_path"]) as candidate:
+        candidate.notebook.ycells.append(
+            Map(
+                {
+                    "id": "hidden",
+                    "cell_type": "code",
+                    "source": Text("hidden_code_7c1 = 1"),
+                    "metadata": Map({"transient": {"remove_source": True}}),
+                    "execution_count": None,
+                    "outputs": Array(
+                        [
+                            {
+                                "output_type": "display_data",
+                                "data": {"image/png": "iVBORw0KGgo=", "text/plain": "x"},
+                                "metadata": {"image/png": {"width": cover}},
+                            }
+                        ]
+                    ),
+                }
+            )
+        )
+        await candidate.roundtrip()
+    with server.client() as c:
+        for url in (
+            f"interview/review/{room['id']}",
+            f"interview/api/rooms/{room['id']}/report.html",
+        ):
+            r = c.get(url)
+            assert r.status_code == 200, url
+            assert "hidden_code_7c1" in r.text, url
+            body = r.text.split("</head>", 1)[1]
+            assert "position:fixed" not in body and " style=" not in body, url
+            policy = r.headers["Content-Security-Policy"]
+            assert "'unsafe-inline'" not in policy and "style-src 'sha256-" in policy
+
+
 @pytest.mark.parametrize(
     "shape",
     [

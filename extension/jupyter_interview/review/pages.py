@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from jupyter_server.base.handlers import JupyterHandler
@@ -30,15 +31,12 @@ from .report import (
     candidate_label,
     notebook_html,
     scorecards_html,
+    style_hash,
     summary_html,
     tests_html,
     timeline_summary,
 )
 
-PAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
 RECOMMENDATIONS = [
     ("strong_no", "Strong no"),
     ("no", "No"),
@@ -51,7 +49,12 @@ form.card textarea { width: 100%; min-height: 4rem; box-sizing: border-box; }
 .levels label { display: block; margin: .2rem 0; }
 nav a { margin-right: 1rem; } .notice { background: #e8f5e9; padding: .5rem; }
 .problem { background: #ffebee; padding: .5rem; } td.when { white-space: nowrap; }
+form.card label.block { display: block; margin-top: .6rem; }
 """
+PAGE_CSP = (
+    f"default-src 'none'; style-src {style_hash(CSS + PAGE_CSS)}; img-src data:; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def _esc(value: object) -> str:
@@ -90,11 +93,26 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             grader_id, name = grader_of(self.current_user)
             rubric = self.rubric(room)
             limit = self.settings["interview_max_graders"]
+            unread: list[str] = []
+            moment_of = await self.moment_reader(room, unread)
             try:
-                card = self.scorecard_from_form(rubric, submit=action == "submit")
+                card = self.scorecard_from_form(rubric, moment_of, submit=action == "submit")
             except ValidationError as e:
                 self.set_status(400)
                 self.finish(await self.render_page(room, problem=str(e)))
+                return
+            if unread:
+                # Keep everything else as a draft, and say which moment was not understood.
+                card = card.model_copy(update={"submit": False})
+                with contextlib.suppress(InterviewError):
+                    self.scorecards.save(room.id, grader_id, name, card, rubric, limit)
+                problem = (
+                    f"Not understood as a moment: {', '.join(unread)}. Give the number after "
+                    "# in the timeline, or a time from its first column (mm:ss). "
+                    "Everything else is saved as a draft."
+                )
+                self.set_status(400)
+                self.finish(await self.render_page(room, problem=problem))
                 return
             try:
                 self.scorecards.save(room.id, grader_id, name, card, rubric, limit)
@@ -113,13 +131,42 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
         target = url_path_join(self.base_url, "interview/review", room.id)
         self.redirect(f"{target}?done={done}" + (f"&at={at}" if at else ""))
 
-    def scorecard_from_form(self, rubric: Rubric, *, submit: bool) -> ScorecardIn:
+    async def moment_reader(
+        self, room: Room, unread: list[str]
+    ) -> Callable[[str, str], int | None]:
+        """Reads a moment as a grader gives it: a moment's number (as in the timeline), or a
+        time from the timeline's first column (mm:ss since its first event). What it cannot
+        read goes to ``unread``, named after its criterion."""
+        history = self.room_history(room)
+        events = (await self.timeline(room)).events
+        start = events[0].time if events else None
+
+        def read(text: str, criterion: str) -> int | None:
+            text = text.strip().lstrip("#")
+            if not text:
+                return None
+            if _number(text):
+                return int(text)
+            parts = text.split(":")
+            if start is not None and 2 <= len(parts) <= 3 and all(map(_number, parts)):
+                seconds = sum(int(p) * 60**i for i, p in enumerate(reversed(parts)))
+                when = start + timedelta(seconds=seconds)
+                return history.moment(when.isoformat()).seq
+            unread.append(f"“{text}” ({criterion})")
+            return None
+
+        return read
+
+    def scorecard_from_form(
+        self, rubric: Rubric, moment_of: Callable[[str, str], int | None], *, submit: bool
+    ) -> ScorecardIn:
         scores = []
         for criterion in rubric.criteria:
             raw = self.get_body_argument(f"score-{criterion.name}", "")
-            moment = self.get_body_argument(f"evidence-{criterion.name}", "").strip()
+            typed = self.get_body_argument(f"evidence-{criterion.name}", "")
             note = self.get_body_argument(f"evidence-note-{criterion.name}", "").strip()
-            evidence = [Evidence(seq=int(moment), note=note)] if _number(moment) else []
+            seq = moment_of(typed, criterion.title)
+            evidence = [Evidence(seq=seq, note=note)] if seq is not None or note else []
             scores.append(
                 CriterionScore(
                     criterion=criterion.name,
@@ -223,14 +270,15 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
         start = datetime.fromisoformat(events[0]["time"])
         rows = []
         for event in events:
-            offset = int((datetime.fromisoformat(event["time"]) - start).total_seconds())
+            offset = round((datetime.fromisoformat(event["time"]) - start).total_seconds())
             who = (event.get("author") or {}).get("name", "the room")
             what = _describe(event)
             seq = event.get("end_seq") or event["seq"]  # an edit: as it stood after it
             here = " (shown)" if seq == current else ""
             rows.append(
                 f"<tr><td class=when>{offset // 60:02d}:{offset % 60:02d}</td><td>{_esc(who)}</td>"
-                f'<td>{_esc(what)}</td><td><a href="{base}?at={seq}">open</a>{here}</td></tr>'
+                f'<td>{_esc(what)}</td><td><a href="{base}?at={seq}">open #{seq}</a>'
+                f"{here}</td></tr>"
             )
         return (
             "<table><tr><th>when</th><th>who</th><th>what</th><th></th></tr>"

@@ -9,7 +9,9 @@ one served by the server.
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import html
 import re
 from collections.abc import Iterable
@@ -22,9 +24,6 @@ from nbformat import NotebookNode
 
 from ..api.models import GradeOut, ScorecardOut
 from ..rooms.store import Room
-
-# Nothing from anywhere, no script: styles and pictures inline only.
-REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'"
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem 2rem;
@@ -39,6 +38,17 @@ td, th { border: 1px solid #ddd; padding: .25rem .6rem; text-align: left; vertic
 .output_subarea { padding: .2rem .5rem; } .output_stderr { background: #fdd; }
 .highlight pre { margin: 0; }
 """
+
+
+def style_hash(css: str) -> str:
+    """The CSP source that allows exactly this style sheet, and no style attribute: what a
+    notebook smuggles into one (nbconvert writes an output's width unquoted) does nothing."""
+    digest = hashlib.sha256(css.encode()).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+# Nothing from anywhere, no script: our style sheet and inline pictures only.
+REPORT_CSP = f"default-src 'none'; style-src {style_hash(CSS)}; img-src data:; form-action 'none'"
 
 
 # What a rendered cell may keep. nbconvert's own sanitiser (bleach's short default list)
@@ -68,6 +78,23 @@ def _clean(element: object) -> str:
     return bleach.clean(text, tags=_TAGS, attributes=_ATTRIBUTES, protocols=["data"], strip=True)
 
 
+def _sizes(metadata: object) -> dict[str, dict[str, int]]:
+    """An output's metadata as nbconvert may read it: a picture's width and height, numbers
+    only (nbconvert writes them into the tag unquoted)."""
+    kept: dict[str, dict[str, int]] = {}
+    for mime, values in metadata.items() if isinstance(metadata, dict) else []:
+        if not isinstance(values, dict):
+            continue
+        sizes = {
+            key: int(values[key])
+            for key in ("width", "height")
+            if isinstance(values.get(key), int | str) and str(values[key]).isdigit()
+        }
+        if sizes:
+            kept[str(mime)] = sizes
+    return kept
+
+
 def _size(value: object) -> int:
     return sum(map(len, value)) if isinstance(value, list) else len(str(value))
 
@@ -76,8 +103,12 @@ def _capped(notebook: NotebookNode) -> NotebookNode:
     """A copy without trust marks, and without outputs too big to render."""
     nb = copy.deepcopy(notebook)
     for cell in nb.cells:
-        cell.get("metadata", {}).pop("trusted", None)
+        # Cell metadata steers nbconvert (``transient.remove_source`` hides a cell's code
+        # from the page): a reviewer sees every cell as it is.
+        cell["metadata"] = {}
         for output in cell.get("outputs", []) or []:
+            if isinstance(output, dict) and "metadata" in output:
+                output["metadata"] = _sizes(output["metadata"])
             data = output.get("data") if isinstance(output, dict) else None
             size = _size(output.get("text", "")) + sum(map(_size, (data or {}).values()))
             if size > MAX_RENDERED_OUTPUT:
