@@ -477,3 +477,18 @@ def test_the_review_says_plainly_when_clean_cells_still_fail_hidden_tests() -> N
     )
     assert "ran without an error" not in broken
     assert "code cell 2" in broken and "NameError" in broken and "&lt;b&gt;x" in broken
+
+
+def test_names_in_the_interview_summary_are_escaped_once() -> None:
+    summary = {
+        "minutes": 1,
+        "end_reason": "ended",
+        "runs": 0,
+        "errors": 0,
+        "sandbox_runs": 0,
+        "pastes": 0,
+        "focus_losses": 0,
+        "keystrokes": {"Zoë O'Brien": 6, "<b>": 1},
+    }
+    page = report.summary_html(summary)
+    assert "Zoë O&#x27;Brien: 6, &lt;b&gt;: 1" in page

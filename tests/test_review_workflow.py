@@ -201,6 +201,10 @@ async def test_exports_carry_no_hidden_tests_no_notes_and_load_nothing(
     nb = nbformat.reads(notebook.text, as_version=4)
     nbformat.validate(nb)
     assert "attachment" in notebook.headers["content-disposition"]
+    # Each says what it is: an applicant-tracking system goes by the type.
+    assert notebook.headers["content-type"] == "application/x-ipynb+json"
+    assert report.headers["content-type"] == "text/html; charset=utf-8"
+    assert table.headers["content-type"].startswith("text/csv")
     assert nb.metadata["interview"] == {"room_id": rid, "template": "algorithms-warmup"}
     for text in (notebook.text, report.text, json.dumps(results), table.text):
         assert "hidden_tests" not in text and "ties break alphabetically" not in notebook.text

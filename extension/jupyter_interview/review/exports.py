@@ -68,7 +68,7 @@ class ExportHandler(ReviewHandler):
     def download(self, body: str, content_type: str, filename: str) -> None:
         self.set_header("Content-Type", content_type)
         self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
-        self.finish(body)
+        self.finish(body, set_content_type=content_type)
 
 
 class NotebookExportHandler(ExportHandler):

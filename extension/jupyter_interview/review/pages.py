@@ -200,8 +200,11 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
         base = url_path_join(self.base_url, "interview/review", room.id)
         api = url_path_join(self.base_url, "interview/api/rooms", room.id)
         done = self.get_query_argument("done", "")
+        running = any(g.status in ("queued", "running") for g in grades)
         notices = {
-            "graded": "Grading started: reload for its result.",
+            "graded": "Grading under way: reload for its result."
+            if running
+            else "Graded: the result is below.",
             "saved": "Scorecard saved.",
         }
         body = [
@@ -310,8 +313,8 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
                 f'<label>Comment<textarea name="comment-{_esc(criterion.name)}">'
                 f"{_esc(score.comment if score else '')}</textarea></label>"
                 f'<label>Evidence: moment <input name="evidence-{_esc(criterion.name)}" '
-                f'size=8 value="{evidence.seq if evidence and evidence.seq is not None else ""}"'
-                f' placeholder="{seq}"></label> '
+                f'size=12 value="{evidence.seq if evidence and evidence.seq is not None else ""}"'
+                f' placeholder="#{seq} or mm:ss"></label> '
                 f'<input name="evidence-note-{_esc(criterion.name)}" size=40 '
                 f'value="{_esc(evidence.note if evidence else "")}" placeholder="what it shows">'
                 "</fieldset>"
@@ -322,10 +325,11 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             for value, label in RECOMMENDATIONS
         )
         parts.append(
-            f'<label>Recommendation <select name="recommendation"><option value="">—</option>'
+            f'<label class=block>Recommendation <select name="recommendation">'
+            '<option value="">—</option>'
             f"{options}</select></label>"
-            f'<label>Summary<textarea name="summary">{_esc(mine.summary if mine else "")}'
-            "</textarea></label>"
+            '<label class=block>Summary<textarea name="summary">'
+            f"{_esc(mine.summary if mine else '')}</textarea></label>"
             '<button name="action" value="save">Save draft</button> '
             '<button name="action" value="submit">Submit</button></form>'
         )

@@ -125,7 +125,9 @@ def notebook_html(notebook: NotebookNode) -> str:
     """The notebook's cells as sanitised HTML (a fragment, no page, no script). A notebook
     that nbconvert refuses (a field of the wrong type) is shown as plain text instead."""
     nb = _capped(notebook)
-    exporter = HTMLExporter(template_name="basic", sanitize_html=True, embed_images=False)
+    exporter = HTMLExporter(
+        template_name="basic", sanitize_html=True, embed_images=False, anchor_link_text=""
+    )
     exporter.register_filter("clean_html", _clean)
     try:
         body, _ = exporter.from_notebook_node(nb)
@@ -191,8 +193,8 @@ def tests_html(grade: GradeOut | None) -> str:
         return "<p class=muted>Not graded yet.</p>"
     head = (
         f"<p><strong>{grade.passed} of {grade.total}</strong> hidden tests passed "
-        f"(graded {_esc(grade.created_at.strftime('%Y-%m-%d %H:%M'))} UTC at moment "
-        f"{grade.at_seq}, by {_esc(grade.requested_by)}).</p>"
+        f"(graded {_esc(grade.created_at.strftime('%Y-%m-%d %H:%M'))} UTC, the notebook at "
+        f"#{grade.at_seq}, by {_esc(grade.requested_by)}).</p>"
     )
     notes = "".join(f"<p class=muted>{_esc(w)}</p>" for w in grade.warnings)
     if grade.error:
@@ -258,7 +260,7 @@ def scorecards_html(cards: list[ScorecardOut]) -> str:
 
 
 def summary_html(summary: dict[str, Any]) -> str:
-    keys = ", ".join(f"{_esc(name)}: {n}" for name, n in summary["keystrokes"].items())
+    keys = ", ".join(f"{name}: {n}" for name, n in summary["keystrokes"].items())
     return (
         "<table>"
         + _rows(
