@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -162,6 +163,7 @@ LIMITS = {
     "max_document_bytes": 256 * 1024,
     "max_cells": 50,
     "max_output_bytes": 32 * 1024,
+    "max_history_bytes": 512 * 1024,
 }
 
 
@@ -261,6 +263,47 @@ async def test_an_update_over_a_limit_is_refused(
     assert "still editable" in file.read_text()
     assert file.read_bytes() != saved  # the interviewer's edit was saved ...
     assert "x" * 1000 not in file.read_text() and "y" * 1000 not in file.read_text()
+
+
+async def test_paste_and_delete_in_a_loop_cannot_fill_the_disk(limited: InterviewServer) -> None:
+    """The document stays small (deleted text is collected), but the history keeps every
+    change: the change that would take a room's history past its quota is refused."""
+    room = limited.create_room()
+    path = room["notebook_path"]
+
+    def history_bytes() -> int:
+        with sqlite3.connect(limited.data_dir / ".ystore.db") as db:
+            query = "SELECT COALESCE(SUM(LENGTH(yupdate)), 0) FROM yupdates"
+            return db.execute(query).fetchone()[0]
+
+    before_room = history_bytes()
+    async with raw_socket(limited, link_token(room["links"]["candidate"]), path) as ws:
+        doc = Doc()
+        async with connect(limited.url, TOKEN, path) as current:
+            doc.apply_update(current.notebook.ydoc.get_update())
+        recorded = history_bytes() - before_room  # the room as it loaded
+        source = YNotebook(doc).ycells[0]["source"]
+        paste = True
+        while True:
+            before = doc.get_state()
+            if paste:
+                source.insert(len(source), "z" * 40 * 1024)
+            else:
+                del source[len(source) - 40 * 1024 :]
+            paste = not paste
+            update = doc.get_update(before)
+            await ws.send_bytes(create_update_message(update))
+            recorded += len(update)
+            if recorded > 512 * 1024:
+                break  # this one is over: nothing more is sent
+        # Read from the server's log: after many large sends, this raw client does not
+        # see the close frame.
+        refusal = "Refused an update from Candidate in json:notebook:"
+        async with asyncio.timeout(20):
+            while (quota := "recorded 512 KiB of changes, its most") not in limited.log():
+                await asyncio.sleep(0.05)
+    assert refusal in limited.log() and quota in limited.log()
+    assert history_bytes() - before_room <= 512 * 1024
 
 
 async def test_small_steps_cannot_pass_the_document_or_output_limits(

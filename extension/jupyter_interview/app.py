@@ -154,6 +154,14 @@ class InterviewApp(ExtensionApp):
 
     max_cells = Int(1000, config=True, help="Most cells a room's notebook may have (default 1000).")
 
+    max_history_bytes = Int(
+        256 * 2**20,
+        config=True,
+        help="Most bytes of changes one room's history may keep (default 256 MiB). The "
+        "history keeps every change, deleted text included, so a client that pastes and "
+        "deletes in a loop would otherwise fill the disk; past it, changes are refused.",
+    )
+
     max_output_bytes = Int(
         2 * 2**20,
         config=True,
@@ -247,6 +255,7 @@ class InterviewApp(ExtensionApp):
             max_document_bytes=self.max_document_bytes,
             max_cells=self.max_cells,
             max_output_bytes=self.max_output_bytes,
+            max_history_bytes=self.max_history_bytes,
         )
         history = HistoryDB.open(data.ystore_db) if self.manage_server else None
         self.bridge = SyncBridge(gate.can_write, limits, history, self.log.warning)

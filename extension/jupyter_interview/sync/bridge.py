@@ -65,6 +65,7 @@ class RoomLimits:
     max_document_bytes: int
     max_cells: int
     max_output_bytes: int
+    max_history_bytes: int
 
 
 class Refused(Exception):
@@ -82,6 +83,13 @@ class RoomGuard:
         # Bytes of updates that may still be taken without measuring the document: no
         # update can add more content than its own size (0: measure on the next one).
         self.slack = 0
+        # What the room's history holds, counted once, then kept up to date here.
+        history = bridge.history
+        self.history_bytes = (
+            history.size(self.history_path)
+            if history is not None and self.history_path is not None
+            else 0
+        )
         self.applying = False
         self._commits: set[asyncio.Future[None]] = set()
         self.refused: weakref.WeakSet[WebSocketHandler] = weakref.WeakSet()
@@ -114,6 +122,7 @@ class RoomGuard:
         except Refused as e:
             self._refuse(socket, str(e))
             return True
+        self.history_bytes += len(update)
         history = self.bridge.history
         if history is not None and self.history_path is not None:
             author = author_of(socket, user)
@@ -150,6 +159,11 @@ class RoomGuard:
         limits = self.bridge.limits
         if len(update) > limits.max_message_bytes:
             raise Refused(f"one change over {_size(limits.max_message_bytes)}")
+        if self.history_bytes + len(update) > limits.max_history_bytes:
+            raise Refused(
+                f"this room has recorded {_size(limits.max_history_bytes)} of changes, "
+                "its most"
+            )
         # An update of n bytes adds at most n/2 cells (an empty map is 2 bytes).
         near_cells = len(self.cells) + len(update) // 2 > limits.max_cells
         if not near_cells and len(update) <= self.slack:

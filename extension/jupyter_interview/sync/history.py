@@ -293,6 +293,12 @@ class HistoryDB:
             )
             return cursor.fetchall()
 
+    def size(self, path: str) -> int:
+        """Bytes of updates a room's history holds (what its quota counts)."""
+        with self._read_lock:
+            query = "SELECT COALESCE(SUM(LENGTH(yupdate)), 0) FROM yupdates WHERE path = ?"
+            return self._reader.execute(query, (path,)).fetchone()[0]
+
     def count(self, path: str | None = None) -> int:
         with self._read_lock:
             if path is None:
