@@ -93,6 +93,10 @@ async def test_the_page_leads_nowhere_outside_the_room(server: InterviewServer) 
         # Ctrl+Shift+C would open the command palette (and its "Shut Down Kernel").
         await page.keyboard.press("Control+Shift+C")
         assert await page.locator(".lm-CommandPalette").count() == 0
+        # On a laptop's screen, every control of the header is on the page.
+        await page.set_viewport_size({"width": 1024, "height": 700})
+        theme = await header_button(page, "◐").bounding_box()
+        assert theme is not None and theme["x"] + theme["width"] <= 1024, theme
     server_lists = {f"GET {server.url}api/kernels", f"GET {server.url}api/sessions"}
     assert set(refused) <= server_lists, set(refused) - server_lists
 
