@@ -99,7 +99,14 @@ class ReportHandler(ExportHandler):
         notebook = await self.notebook(room)
         grade, cards, summary = await self.gather(room)
         html = await asyncio.to_thread(
-            report_html, room, notebook, grade, cards, summary, blind=self.blind
+            report_html,
+            room,
+            notebook,
+            grade,
+            cards,
+            summary,
+            blind=self.blind,
+            rubric=self.rubric(room),
         )
         # Served from this origin, it still gets no origin of its own to act from.
         self.set_header("Content-Security-Policy", REPORT_CSP + "; sandbox")

@@ -347,7 +347,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             return (
                 f"<p class=muted>{view.hidden} other scorecard(s): shown once you submit yours.</p>"
             )
-        return scorecards_html(view.others)
+        return scorecards_html(view.others, view.rubric)
 
 
 def _number(text: str) -> bool:

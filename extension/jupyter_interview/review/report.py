@@ -22,7 +22,7 @@ import bleach
 from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
-from ..api.models import GradeOut, ScorecardOut
+from ..api.models import GradeOut, Rubric, ScorecardOut
 from ..rooms.store import Room
 
 CSS = """
@@ -241,19 +241,37 @@ def _cells_html(grade: GradeOut) -> str:
     return f"<p>Code cells that failed when graded, before the tests ran:</p><ul>{items}</ul>"
 
 
-def scorecards_html(cards: list[ScorecardOut]) -> str:
+def scorecards_html(cards: list[ScorecardOut], rubric: Rubric | None = None) -> str:
+    """Each card as a grader reads it: the criteria's titles, each score with its level's
+    label, the comment and the evidence (a moment of the timeline, and what it shows)."""
     if not cards:
         return "<p class=muted>No scorecard yet.</p>"
+    criteria = {c.name: c for c in rubric.criteria} if rubric else {}
     parts = []
     for card in cards:
-        rows = _rows(
-            (_esc(s.criterion), _esc(s.score), f"<pre>{_esc(s.comment)}</pre>") for s in card.scores
-        )
+        rows = []
+        for s in card.scores:
+            criterion = criteria.get(s.criterion)
+            labels = {level.score: level.label for level in criterion.levels} if criterion else {}
+            score = "—" if s.score is None else f"{s.score} {labels.get(s.score, '')}".strip()
+            evidence = "; ".join(
+                f"#{e.seq} {e.note}".strip() if e.seq is not None else e.note for e in s.evidence
+            )
+            rows.append(
+                (
+                    _esc(criterion.title if criterion else s.criterion),
+                    _esc(score),
+                    f"<pre>{_esc(s.comment)}</pre>",
+                    _esc(evidence),
+                )
+            )
+        table = _rows(rows)
         score = "" if card.weighted_score is None else f", {card.weighted_score:.0%} weighted"
         parts.append(
             f"<h3>{_esc(card.grader_name)}: {_esc(card.recommendation or 'no recommendation')}"
             f" ({_esc(card.status)}{score})</h3>"
-            f"<table><tr><th>criterion</th><th>score</th><th>comment</th></tr>{rows}</table>"
+            "<table><tr><th>criterion</th><th>score</th><th>comment</th><th>evidence</th></tr>"
+            f"{table}</table>"
             f"<pre>{_esc(card.summary)}</pre>"
         )
     return "".join(parts)
@@ -300,6 +318,7 @@ def report_html(
     summary: dict[str, Any],
     *,
     blind: bool,
+    rubric: Rubric | None = None,
 ) -> str:
     """The whole report: one self-contained page."""
     who = candidate_label(room, blind)
@@ -308,7 +327,7 @@ def report_html(
         f"<p class=muted>{_esc(who)} · template {_esc(room.template)} · room {_esc(room.id)}</p>"
         f"<h2>The interview</h2>{summary_html(summary)}"
         f"<h2>Hidden tests</h2>{tests_html(grade)}"
-        f"<h2>Scorecards</h2>{scorecards_html(cards)}"
+        f"<h2>Scorecards</h2>{scorecards_html(cards, rubric)}"
         f"<h2>The submission</h2>{notebook_html(notebook)}"
     )
     return page(f"{room.title}: report", body)

@@ -102,18 +102,28 @@ def _changes(before: dict | None, after: ScorecardIn) -> list[str]:
     for score in after.scores:
         was = old.get(score.criterion, {})
         if was.get("score") != score.score:
-            said.append(f"{score.criterion}: score {was.get('score')} → {score.score}")
+            said.append(
+                f"{score.criterion}: score {_shown(was.get('score'))} → {_shown(score.score)}"
+            )
         if was.get("comment", "") != score.comment:
             said.append(f"{score.criterion}: comment changed")
         if was.get("evidence", []) != [e.model_dump() for e in score.evidence]:
             said.append(f"{score.criterion}: evidence changed")
     if before.get("recommendation") != after.recommendation:
-        said.append(f"recommendation {before.get('recommendation')} → {after.recommendation}")
+        said.append(
+            f"recommendation {_shown(before.get('recommendation'))} → "
+            f"{_shown(after.recommendation)}"
+        )
     if before.get("summary", "") != after.summary:
         said.append("summary changed")
     if after.submit and before.get("status") != "submitted":
         said.append("submitted it")
     return said
+
+
+def _shown(value: object) -> str:
+    """A value in a change's words: "none" rather than Python's None, words not snake_case."""
+    return "none" if value is None else str(value).replace("_", " ")
 
 
 class ScorecardStore:

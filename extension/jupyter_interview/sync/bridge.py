@@ -161,8 +161,7 @@ class RoomGuard:
             raise Refused(f"one change over {_size(limits.max_message_bytes)}")
         if self.history_bytes + len(update) > limits.max_history_bytes:
             raise Refused(
-                f"this room has recorded {_size(limits.max_history_bytes)} of changes, "
-                "its most"
+                f"this room has recorded {_size(limits.max_history_bytes)} of changes, its most"
             )
         # An update of n bytes adds at most n/2 cells (an empty map is 2 bytes).
         near_cells = len(self.cells) + len(update) // 2 > limits.max_cells
