@@ -116,6 +116,10 @@ async def test_two_graders_score_blind_and_every_change_is_recorded(
         assert history[0] == "started the scorecard"
         assert "correctness: score 2 → 3" in history and "submitted it" in history
         assert all(h["by"] == "Grace" for h in after["mine"]["history"])
+        # Linus's card on Grace's page: criteria by title, levels by name, the evidence.
+        page = grace.get(f"interview/review/{rid}").text
+        assert "<td>Correctness</td><td>4 Excellent</td>" in page
+        assert "#3 first run" in page and "score None" not in page
         # The interviewer's login is a grader too, blind like the others.
         with server.client() as c:
             view = c.get(url).json()
