@@ -218,7 +218,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             f'<a href="{api}/export.ipynb">Notebook (.ipynb)</a> · '
             f'<a href="{api}/results.json">results.json</a></p>',
             f"<h2>The interview</h2>{summary_html(timeline_summary(events, room))}",
-            f"<h2>Hidden tests</h2>{tests_html(grade)}",
+            f"<h2>Hidden tests</h2>{tests_html(grade, self.hidden_tests(room))}",
             self.form(
                 base,
                 "grade",
@@ -228,10 +228,24 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             f"<h2>Timeline</h2>{self.timeline_table(events, base, moment.seq)}",
             f"<h2>The notebook {self.moment_label(at, moment.time)}</h2>",
             await asyncio.to_thread(notebook_html, notebook),
+            self.private_notes(room),
             f"<h2>Your scorecard</h2>{self.scorecard_form(base, view, moment.seq)}",
             f"<h2>The other scorecards</h2>{self.others(view)}",
         ]
         return _page(f"Review: {room.title}", "".join(body))
+
+    def hidden_tests(self, room: Room) -> dict[str, str]:
+        try:
+            tests = self.settings["interview_templates"].get(room.template).meta.hidden_tests
+        except InterviewError:
+            return {}
+        return {test.name: test.code for test in tests}
+
+    def private_notes(self, room: Room) -> str:
+        """The interviewer's own notes, beside their scorecard: never on a grader link's page."""
+        if isinstance(self.current_user, RoomUser) or not room.notes:
+            return ""
+        return f"<h2>Your private notes</h2><pre>{_esc(room.notes)}</pre>"
 
     def navigation(self, room: Room) -> str:
         """The interviewer moves between the ended rooms of a template (keys p and n)."""

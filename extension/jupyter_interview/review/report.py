@@ -188,9 +188,17 @@ def _rows(rows: Iterable[Iterable[object]]) -> str:
     return "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
 
 
-def tests_html(grade: GradeOut | None) -> str:
+def tests_html(grade: GradeOut | None, code: dict[str, str] | None = None) -> str:
+    """The grading's verdicts; with ``code`` (test name to its code: graders' pages only,
+    never an export), each test's code under its name, to read what a failure means."""
+    code = code or {}
     if grade is None:
-        return "<p class=muted>Not graded yet.</p>"
+        listed = "".join(
+            f"<li>{_esc(name)}<details><summary>the test</summary><pre>{_esc(text)}</pre>"
+            "</details></li>"
+            for name, text in code.items()
+        )
+        return "<p class=muted>Not graded yet.</p>" + (f"<ul>{listed}</ul>" if listed else "")
     head = (
         f"<p><strong>{grade.passed} of {grade.total}</strong> hidden tests passed "
         f"(graded {_esc(grade.created_at.strftime('%Y-%m-%d %H:%M'))} UTC, the notebook at "
@@ -208,7 +216,12 @@ def tests_html(grade: GradeOut | None) -> str:
     notes += _cells_html(grade)
     rows = _rows(
         (
-            _esc(t.name),
+            _esc(t.name)
+            + (
+                f"<details><summary>the test</summary><pre>{_esc(code[t.name])}</pre></details>"
+                if t.name in code
+                else ""
+            ),
             f"<span class={_esc(t.status)}>{_esc(t.status)}</span>",
             f"<pre>{_esc(t.message or '')}</pre>",
             _esc(t.duration_ms),
@@ -266,7 +279,12 @@ def scorecards_html(cards: list[ScorecardOut], rubric: Rubric | None = None) -> 
                 )
             )
         table = _rows(rows)
-        score = "" if card.weighted_score is None else f", {card.weighted_score:.0%} weighted"
+        score = (
+            ""
+            if card.weighted_score is None
+            else f", {card.weighted_score:.0%} weighted: 0% is the lowest level everywhere, "
+            "100% the highest"
+        )
         parts.append(
             f"<h3>{_esc(card.grader_name)}: {_esc(card.recommendation or 'no recommendation')}"
             f" ({_esc(card.status)}{score})</h3>"
