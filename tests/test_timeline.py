@@ -51,6 +51,8 @@ async def test_a_scripted_interview_has_every_event_in_order(server: InterviewSe
         await candidate.roundtrip()
         _ran(candidate, first, 1, [{"output_type": "stream", "name": "stdout", "text": "1\n"}])
         await candidate.roundtrip()
+        _type(candidate, first, "\ny = 2")  # at once: the run still ends the first edit
+        await candidate.roundtrip()
         r = await page.post(
             f"interview/api/rooms/{rid}/signals",
             json={"kind": "paste", "length": 500, "text": "secret", "cell_id": "x"},
@@ -90,6 +92,9 @@ async def test_a_scripted_interview_has_every_event_in_order(server: InterviewSe
     }
     runs = [e for e in events if e["kind"] == "run"]
     assert [(r["execution_count"], r["status"]) for r in runs] == [(1, "ok"), (2, "error")]
+    around = [e for e in edits if e["cell_id"] == runs[0]["cell_id"]]
+    assert [e["author"]["name"] for e in around] == ["Ada", "Ada"]
+    assert around[0]["end_seq"] < runs[0]["seq"] < around[1]["seq"]
     assert runs[0]["outputs"] == [{"type": "stream:stdout", "size": 2}]
     assert runs[0]["author"]["name"] == "Ada"
     error_event = next(e for e in events if e["kind"] == "error")

@@ -183,6 +183,10 @@ class _Walk:
         if (cell_id, int(count)) in self.runs:
             return  # the same run, reported by a second page (the interviewer's relay)
         self.runs.add((cell_id, int(count)))
+        # A run ends the typing in its cell: what was typed after it is a new edit, so the
+        # timeline's edit shows the code as it ran.
+        for key in [key for key in self.open_edits if key[1] == cell_id]:
+            self.events.append(self.open_edits.pop(key).event())
         outputs = cell.get("outputs")
         outputs = outputs.to_py() if isinstance(outputs, Array) else []
         errors = [o for o in outputs if o.get("output_type") == "error"]
