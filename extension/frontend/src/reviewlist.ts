@@ -167,9 +167,12 @@ export class ReviewList extends Widget {
   }
 
   private async grade(row: IReviewSummary): Promise<void> {
+    // Said at once: the server answers only when a short grading is done.
+    row.grading = 'running';
+    this.render();
+    Notification.info(`Grading ${row.title}…`, { autoClose: 3000 });
     try {
       await requestAPI(`rooms/${row.room_id}/grade`, { method: 'POST' });
-      Notification.info(`Grading ${row.title}…`, { autoClose: 3000 });
     } catch (e) {
       await showErrorMessage('Could not grade', e as Error);
     }
