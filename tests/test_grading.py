@@ -287,6 +287,35 @@ TAMPERING = {
         "    signal.signal(signal.SIGINT, handler)\n    _thread.interrupt_main()\n"
         "    for _ in range(1000):\n        pass\n    return Liar()"
     ),
+    # A second tester, against the first guard: the frame that ran the cell was the
+    # guard's own, and its closure could be rewritten through f_locals ...
+    "the guard's own frame rewritten from a cell": (
+        "import sys\nsys._getframe(1).f_locals['run_code'] = lambda code, namespace: None"
+    ),
+    # ... a str subclass compared inside the hook ran code nobody judged ...
+    "code run inside the guard's judgement": (
+        "import sys, marshal\nclass Name(str):\n    def __eq__(self, other):\n"
+        "        frame = sys._getframe()\n        while frame is not None:\n"
+        "            if str.startswith(frame.f_code.co_filename, '<test '):\n"
+        "                frame.f_globals['type'] = lambda *a: list\n                break\n"
+        "            frame = frame.f_back\n        return True\n    __hash__ = str.__hash__\n"
+        f'exec(compile({LIAR!r} + \'def top_k_words(text, k):\\n    marshal.loads(b"N")\\n'
+        "    return Liar()', Name('<solution>'), 'exec'), globals())"
+    ),
+    # ... and code compiled under the import system's name could load forged code: a
+    # generator without its flag, whose frame the guard then let a cell keep.
+    "a generator disguised by forged code": (
+        f"import sys, marshal\n{LIAR}def walk():\n    frame = sys._getframe()\n    yield frame\n"
+        "    while True:\n        yield frame.f_back.f_back\n"
+        "data = bytearray(marshal.dumps(walk.__code__))\n"
+        "flags = int.from_bytes(data[17:21], 'little')\n"
+        "data[17:21] = (flags & ~0x20).to_bytes(4, 'little')\n"
+        "exec(compile('code = marshal.loads(bytes(data))', "
+        "'<frozen importlib._bootstrap_external>', 'exec'), globals())\n"
+        "walk.__code__ = code\nsteps = walk()\nsteps.send(None)\n"
+        "def top_k_words(text, k):\n"
+        "    steps.send(None).f_globals['type'] = lambda *a: list\n    return Liar()"
+    ),
     # An audit hook sees each test's code as it starts, and ctypes rewrites it in memory
     # to return at once. Written so that no name gives it away to the signals.
     "the test's code rewritten in memory": (
@@ -327,6 +356,29 @@ async def test_a_tampered_test_does_not_pass(sandbox: GradingSandbox, trick: str
     assert all(t["status"] != "pass" for t in outcome.tests), outcome.tests
 
 
+async def test_a_test_that_swallows_the_clock_is_a_timeout_and_a_nameless_error_an_error(
+    sandbox: GradingSandbox,
+) -> None:
+    """Interrupts caught until the work is done still ran over the limit; an exception
+    whose class hides its name is still an error of that test, not of the sandbox."""
+    slow = (
+        f"import time\n{TOP_K}\nfast = top_k_words\n"
+        "def top_k_words(text, k):\n    end = time.monotonic() + 4\n    while True:\n"
+        "        try:\n            while time.monotonic() < end:\n                pass\n"
+        "            break\n        except KeyboardInterrupt:\n            pass\n"
+        "    return fast(text, k)"
+    )
+    nameless = (
+        "class Meta(type):\n    @property\n    def __name__(cls):\n"
+        "        raise SystemExit('no name')\nclass Odd(Exception, metaclass=Meta):\n    pass\n"
+        "def active_regions(events, min_users=2):\n    raise Odd()"
+    )
+    tests = [*hidden_tests("algorithms-warmup")[:1], {"name": "odd", "code": "active_regions([])"}]
+    outcome = await sandbox.run([slow, nameless], tests, [])
+    assert [t["status"] for t in outcome.tests] == ["timeout", "error"], outcome.tests
+    assert outcome.tests[1]["type"] == "Odd" and outcome.error is None
+
+
 async def test_what_the_guard_refuses_is_reported_and_ordinary_code_still_runs(
     sandbox: GradingSandbox,
 ) -> None:
@@ -337,6 +389,7 @@ async def test_what_the_guard_refuses_is_reported_and_ordinary_code_still_runs(
         "Point = namedtuple('Point', 'x y')\nColour = enum.Enum('Colour', 'red green')\n"
         "try:\n    1 / 0\nexcept ZeroDivisionError:\n    text = traceback.format_exc()\n"
         "logging.getLogger('x').warning('logged')\nwarnings.warn('warned')\n"
+        "import difflib, textwrap, pprint, csv, fractions\n"
     )
     cells = [ordinary, TOP_K, "import gc\ngc.get_objects()"]
     tests = [

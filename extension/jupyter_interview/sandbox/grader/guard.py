@@ -10,6 +10,13 @@ test, one ``f_back`` from its globals); while the cells run, frames may be taken
 never one on a generator's stack, which could still be running during a test. Signal
 handlers are given the running frame too, so ``signal.signal`` is taken away.
 
+Code objects are only ever made by the compiler (whose flags are honest) or read by the
+import system from Pyodide's own files under ``/lib``, which the submission may not write:
+a forged code object could claim not to be a generator, or carry bytecode that writes
+memory. The hook never runs the submission's code while it judges (no comparison of an
+object the submission made, no attribute it could override): code running inside the hook
+would be judged by nobody.
+
 What is refused is raised as ``RuntimeError`` in the submission (silently, for
 ``sys.addaudithook``, as Python does) and reported to the graders as evidence.
 """
@@ -42,38 +49,70 @@ _ALWAYS = frozenset(
         "os.posix_spawn",
         "os.spawn",
         "subprocess.Popen",
+        # Paths that could lead a write into Pyodide's own files.
+        "os.chdir",
+        "os.symlink",
+        "os.link",
     }
 )
 _PREFIXES = ("ctypes.", "sys.monitoring.")
 _IMPORTS = frozenset({"ctypes", "_ctypes"})
 _SUSPENDED_FRAMES = frozenset({"gi_frame", "cr_frame", "ag_frame"})
-_LOADER = "<frozen importlib._bootstrap_external>"
+# Events that change the file system: refused on Pyodide's own files.
+_CHANGES = frozenset(
+    {"os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.truncate", "os.chmod", "os.utime"}
+)
+_WRITE_FLAGS = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000  # O_WRONLY O_RDWR O_CREAT O_TRUNC O_APPEND
 _KEEP = 50
 
 
 def install() -> tuple[
     Callable[[str, str], None],
-    Callable[[object, dict, str, str], tuple[str, str] | None],
+    Callable[[object, dict, str], tuple[str, str] | None],
     Callable[[], list[str]],
 ]:
     """Add the hook; answer the runner's phase switch ("cell", "test" or "reset"), its way
-    to run code in a phase, and the list of what was refused. Only the runner holds these:
-    nothing the submission can reach refers to them."""
+    to run a test, and the list of what was refused. Only the runner holds these: nothing
+    the submission can reach refers to them."""
     import _signal
     import signal
 
-    # Bound now, before the submission can replace any builtin.
+    # Bound now, before the submission can replace any of them.
     getframe = sys._getframe
-    text = str.__str__
+    text = str.__str__  # an exact copy of a str, even of a subclass, running none of its code
+    name_of = type.__dict__["__name__"].__get__  # a class's name, past any metaclass
     refusal = RuntimeError
+    denied = PermissionError  # for files: what the import system expects, and skips
     base = BaseException
     size = len
     run_code = exec
     kind = type
+    is_str = str
     as_text = str
+    is_instance = isinstance
+    raw = bytes
+    whole = int
+    some = any
+    # The two functions of the import system that read compiled code, by identity.
+    loaders = (
+        sys.modules["_frozen_importlib_external"]._compile_bytecode.__code__,
+        sys.modules["zipimport"]._unmarshal_code.__code__,
+    )
     phase = ["cell", ""]
     busy = [False]
     refused: list[str] = []
+
+    def path_of(value: object) -> str | None:
+        if is_instance(value, is_str):
+            return text(value)  # type: ignore[arg-type]
+        if is_instance(value, raw):
+            return raw.decode(value, "latin-1")  # type: ignore[arg-type]
+        return None
+
+    def ours(value: object) -> bool:
+        """Whether a path could name one of Pyodide's own files."""
+        path = path_of(value)
+        return path is not None and (path.startswith("/lib") or ".." in path)
 
     def suspendable(frame: object) -> bool:
         depth = 0
@@ -87,6 +126,18 @@ def install() -> tuple[
     def frame_refused(frame: object) -> bool:
         return phase[0] == "test" or suspendable(frame)
 
+    def loaded_code(depth: int) -> bool:
+        """Whether marshalled code is read by the import system, from Pyodide's files."""
+        frame = getframe(depth)
+        if frame.f_code is loaders[0]:
+            path = frame.f_locals.get("bytecode_path")
+        elif frame.f_code is loaders[1]:
+            path = frame.f_locals.get("pathname")
+        else:
+            return False
+        path = path_of(path)
+        return path is not None and path.startswith("/lib/") and ".." not in path
+
     def judge(event: str, args: tuple) -> str | None:
         """What is refused, named for the graders, or None."""
         if event in _ALWAYS or event.startswith(_PREFIXES):
@@ -97,8 +148,18 @@ def install() -> tuple[
             module = text(args[0])
             return f"import {module}" if module.partition(".")[0] in _IMPORTS else None
         if event in ("marshal.loads", "marshal.load"):
-            # The import system reads compiled modules; nothing else loads code this way.
-            return None if getframe(2).f_code.co_filename == _LOADER else event
+            return None if loaded_code(3) else event
+        if event == "compile" and (path_of(args[1]) or "").startswith("<frozen"):
+            return "compile as the import system"
+        if event == "open":
+            mode, flags = args[1], args[2]
+            mode = path_of(mode) or ""
+            writes = some(c in mode for c in "wax+") or (
+                kind(flags) is whole and flags & _WRITE_FLAGS
+            )
+            return f"writing {path_of(args[0])}" if writes and ours(args[0]) else None
+        if event in _CHANGES:
+            return event if some(ours(arg) for arg in args) else None
         if event == "object.__getattr__":
             name = text(args[1])
             if name in _SUSPENDED_FRAMES or (
@@ -123,7 +184,8 @@ def install() -> tuple[
         if what is not None:
             if size(refused) < _KEEP:
                 refused.append(f"{phase[1]}: {what}")
-            raise refusal(f"The grading sandbox does not allow {what}.")
+            problem = denied if event == "open" or event in _CHANGES else refusal
+            raise problem(f"The grading sandbox does not allow {what}.")
 
     def no_handlers(*args: object, **kwargs: object) -> None:
         raise refusal("The grading sandbox does not allow signal handlers.")
@@ -136,26 +198,31 @@ def install() -> tuple[
         phase[0] = name
         phase[1] = where
 
-    def run(code: object, namespace: dict, name: str, where: str) -> tuple[str, str] | None:
-        """Run code in a phase; None if it ran to its end, else what it raised, described
-        after the phase is over (no frame of a test exists by then)."""
-        set_phase(name, where)
+    def run_test(code: object, namespace: dict, where: str) -> tuple[str, str] | None:
+        """Run a test; None if it ran to its end, else what it raised. The failure is
+        described still in the test's phase (describing runs the submission's ``__str__``),
+        so no frame, this one included, is within its reach."""
+        set_phase("test", where)
         try:
-            run_code(code, namespace)
-        except base as error:
-            failure = error
-        else:
-            return None
+            try:
+                run_code(code, namespace)
+            except base as error:
+                failure = error
+            else:
+                return None
+            try:
+                name = text(name_of(kind(failure)))
+            except base:
+                name = "Exception"
+            try:
+                detail = text(as_text(failure))
+            except base:
+                detail = "(the error could not be shown)"
+            return name, f"{name}: {detail}" if detail else name
         finally:
             set_phase("cell", "")
-        name = text(kind(failure).__name__)
-        try:
-            detail = text(as_text(failure))  # may run the submission's __str__
-        except base:
-            detail = "(the error could not be shown)"
-        return name, f"{name}: {detail}" if detail else name
 
     def report() -> list[str]:
         return list(refused)
 
-    return set_phase, run, report
+    return set_phase, run_test, report

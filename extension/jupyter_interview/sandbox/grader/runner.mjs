@@ -152,7 +152,7 @@ pyodide.runPython(readFileSync(new URL('./guard.py', import.meta.url), 'utf8'), 
   globals: guardScope
 });
 const guard = guardScope.get('install')().toJs({ depth: 1 });
-const [setPhase, runGuarded, refusedSoFar] = guard;
+const [setPhase, runTest, refusedSoFar] = guard;
 guardScope.destroy();
 let refusedSeen = 0;
 function newlyRefused() {
@@ -180,28 +180,32 @@ function run(code, globals, phase, filename, ms) {
   clock.postMessage(ms);
   const began = now();
   const fired = Atomics.load(clockView, 1);
+  setPhase(phase, filename);
   try {
-    let compiled;
-    try {
-      compiled = compile(code, filename, 'exec', 0, true);
-    } catch (error) {
-      const lines = String(error?.message ?? error).trim().split('\n');
-      return failed(error?.type ?? 'Error', lines[lines.length - 1], began);
+    const compiled = compile(code, filename, 'exec', 0, true);
+    if (phase === 'cell') {
+      // Straight from here: a cell's frame has no Python frame above it to reach.
+      exec(compiled, globals);
+      compiled.destroy();
+    } else {
+      // Through the guard, which describes a failure still in the test's phase.
+      const failure = runTest(compiled, globals, filename);
+      compiled.destroy();
+      if (failure !== undefined) {
+        const [type, message] = failure.toJs();
+        failure.destroy();
+        return failed(type, message, began);
+      }
     }
-    // The guard runs the code in its phase and describes what it raised, with the clock
-    // still armed: describing runs the submission's __str__.
-    const failure = runGuarded(compiled, globals, phase, filename);
-    compiled.destroy();
-    if (failure === undefined) {
-      // Code that outlived the clock and caught its interrupts did not finish in time.
-      return Atomics.load(clockView, 1) === fired
-        ? { status: 'ok', duration_ms: Math.round(now() - began) }
-        : failed('KeyboardInterrupt', 'over the time limit', began);
-    }
-    const [type, message] = failure.toJs();
-    failure.destroy();
-    return failed(type, message, began);
+    // Code that outlived the clock and caught its interrupts did not finish in time.
+    return Atomics.load(clockView, 1) === fired
+      ? { status: 'ok', duration_ms: Math.round(now() - began) }
+      : failed('KeyboardInterrupt', 'over the time limit', began);
+  } catch (error) {
+    const lines = String(error?.message ?? error).trim().split('\n');
+    return failed(error?.type ?? 'Error', lines[lines.length - 1], began);
   } finally {
+    setPhase('cell', '');
     clock.postMessage(0);
     Atomics.store(clockView, 0, 0);
   }
