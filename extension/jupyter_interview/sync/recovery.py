@@ -67,47 +67,48 @@ def notebook_of(doc: Doc) -> NotebookNode:
 
 
 _CELL_TYPES = ("code", "markdown", "raw")
+_CELL_KEYS = ("id", "cell_type", "metadata", "source", "outputs", "execution_count", "attachments")
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 def _well_formed(content: Any) -> dict[str, Any]:
+    """The notebook with each field of the wrong type given its empty value, and nothing
+    else changed: a well-formed document reads as exactly what it holds (recovery compares
+    the two, and a difference would reload the room from its file)."""
     content = content if isinstance(content, dict) else {}
     raw_cells = content.get("cells")
     cells, ids = [], set()
     for index, raw in enumerate(raw_cells if isinstance(raw_cells, list) else []):
         if not isinstance(raw, dict) or raw.get("cell_type") not in _CELL_TYPES:
             continue
-        cell_id = raw.get("id")
-        if not isinstance(cell_id, str) or not _CELL_ID.match(cell_id) or cell_id in ids:
-            cell_id = f"cell-{index}"
-        ids.add(cell_id)
-        metadata = raw.get("metadata")
-        cell: dict[str, Any] = {
-            "id": cell_id,
-            "cell_type": raw["cell_type"],
-            "metadata": metadata if isinstance(metadata, dict) else {},
-            "source": _text(raw.get("source")),
-        }
-        if cell["cell_type"] == "code":
-            outputs = raw.get("outputs")
-            count = raw.get("execution_count")
+        cell = {key: value for key, value in raw.items() if key in _CELL_KEYS}
+        if "id" in cell:
+            cell_id = cell["id"]
+            if not isinstance(cell_id, str) or not _CELL_ID.match(cell_id) or cell_id in ids:
+                cell["id"] = f"cell-{index}"
+            ids.add(cell["id"])
+        if not isinstance(cell.get("metadata", {}), dict):
+            cell["metadata"] = {}
+        if not isinstance(cell.get("source", ""), str):
+            cell["source"] = _text(cell["source"])
+        if "outputs" in cell:
+            outputs = cell["outputs"] if isinstance(cell["outputs"], list) else []
             cell["outputs"] = [
-                o
-                for o in (outputs if isinstance(outputs, list) else [])
-                if isinstance(o, dict) and isinstance(o.get("output_type"), str)
+                o for o in outputs if isinstance(o, dict) and isinstance(o.get("output_type"), str)
             ]
-            cell["execution_count"] = (
-                count if isinstance(count, int) and not isinstance(count, bool) else None
-            )
-        elif isinstance(raw.get("attachments"), dict):
-            cell["attachments"] = raw["attachments"]
+        count = cell.get("execution_count")
+        if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
+            cell["execution_count"] = None
+        if "attachments" in cell and not isinstance(cell["attachments"], dict):
+            del cell["attachments"]
         cells.append(cell)
     metadata = content.get("metadata")
+    minor = content.get("nbformat_minor")
     return {
         "cells": cells,
         "metadata": metadata if isinstance(metadata, dict) else {},
         "nbformat": 4,
-        "nbformat_minor": 5,  # cells have ids
+        "nbformat_minor": minor if isinstance(minor, int) and 0 <= minor <= 5 else 5,
     }
 
 
