@@ -61,7 +61,11 @@ class InterviewServer:
         # A working directory of its own: the test checks nothing is written there.
         workdir = self.data_dir.parent / "cwd"
         workdir.mkdir(exist_ok=True)
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+        # Python's fault handler: a server that hangs can be made to print its threads.
+        env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
+        self.proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

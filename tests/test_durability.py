@@ -157,7 +157,12 @@ async def test_a_stop_at_any_moment_loses_no_edit_anyone_saw(
             if t.task is not None:
                 t.task.cancel()
     started = time.monotonic()
-    await asyncio.to_thread(srv.proc.wait, 30)  # type: ignore[union-attr]
+    try:
+        await asyncio.to_thread(srv.proc.wait, 30)  # type: ignore[union-attr]
+    except subprocess.TimeoutExpired:
+        srv.proc.send_signal(signal.SIGABRT)  # type: ignore[union-attr]  # faulthandler's dump
+        await asyncio.to_thread(srv.proc.wait, 10)  # type: ignore[union-attr]
+        raise AssertionError(f"the server did not stop:\n{srv.log()[-6000:]}") from None
     if sig == signal.SIGTERM:
         assert time.monotonic() - started < 25, "a clean stop took too long"
     assert any(seen), "the participants saw nothing: the test tested nothing"

@@ -87,10 +87,11 @@ export class ReviewList extends Widget {
         item.setAttribute('role', 'option');
         item.setAttribute('aria-selected', String(index === this.selected));
         const title = document.createElement('strong');
-        title.textContent = `${row.title} · ${row.candidate_name ?? 'no name'}`;
+        title.textContent = `${row.candidate_name ?? 'no name'} · ${row.title}`;
         const facts = document.createElement('div');
         facts.textContent = [
           row.status === 'ended' && row.end_reason ? ENDED[row.end_reason] : 'running',
+          ...(row.ended_at ? [when(row.ended_at)] : []),
           this.tests(row),
           row.scorecards
             ? `${row.scorecards} scored (${row.graders.join(', ')}): ${row.recommendations
@@ -184,4 +185,14 @@ export class ReviewList extends Widget {
   private readonly template: HTMLSelectElement;
   private readonly status: HTMLSelectElement;
   private readonly list: HTMLUListElement;
+}
+
+/** When a room ended, as a person says it: "30 Nov, 14:05". */
+function when(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, {
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit'
+  });
 }
