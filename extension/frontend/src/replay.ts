@@ -642,13 +642,13 @@ export class ReplayView extends Panel {
         item.appendChild(pre);
       }
       if (cell.outputs_changed) {
-        const sizes = (outputs: { type: string; size: number }[]) =>
-          outputs.map(o => `${o.type} (${o.size})`).join(', ') || 'none';
+        const said = (outputs: { type: string; size: number }[]) =>
+          outputs.map(o => outputWords(o.type, o.size)).join(', ') || 'nothing';
         item.appendChild(
           element(
             'div',
             'jp-InterviewReplay-outputChange',
-            `Outputs: ${sizes(cell.outputs_from)} → ${sizes(cell.outputs_to)}`
+            `Output: ${said(cell.outputs_from)} → ${said(cell.outputs_to)}`
           )
         );
       }
@@ -712,3 +712,21 @@ export function openReplay(
 }
 
 const replays = new Map<string, MainAreaWidget<ReplayView>>();
+
+/** An output as a reviewer says it: "an error", "printed text (15 characters)". */
+function outputWords(type: string, size: number): string {
+  const [kind, detail] = type.split(':');
+  const what =
+    kind === 'error'
+      ? 'an error'
+      : kind === 'stream'
+        ? detail === 'stderr'
+          ? 'printed warnings'
+          : 'printed text'
+        : detail?.includes('image/')
+          ? 'a picture'
+          : detail?.includes('text/html')
+            ? 'a table or HTML'
+            : 'a value';
+  return `${what} (${size} characters)`;
+}
