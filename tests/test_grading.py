@@ -316,6 +316,25 @@ TAMPERING = {
         "def top_k_words(text, k):\n"
         "    steps.send(None).f_globals['type'] = lambda *a: list\n    return Liar()"
     ),
+    # A third tester: a key that is not a str, equal to "type", hid the builtin in the
+    # test's copy of the names ...
+    "a global whose key is not a str": (
+        f"{LIAR}class Key:\n    def __hash__(self):\n        return hash('type')\n"
+        "    def __eq__(self, other):\n        return other == 'type'\n"
+        "globals()[Key()] = lambda *a: list\ndef top_k_words(text, k):\n    return Liar()"
+    ),
+    # ... and C code called by the test reached the test's globals with no frame at all.
+    "the test's globals reached from C code": (
+        "from collections import defaultdict\nfrom functools import partial\n"
+        f"{LIAR}Liar.__hash__ = lambda self: 0\n"
+        "class Grab(defaultdict):\n    def __setitem__(self, key, namespace):\n"
+        "        namespace['type'] = lambda *a: list\n"
+        "        namespace['all'] = lambda *a: True\n"
+        "class Small:\n    def __lt__(self, other):\n        return False\n"
+        "    __gt__ = __lt__\nwinner = Liar()\nkeys = Grab(globals)\n"
+        "dict.__setitem__(keys, winner, Small())\n"
+        "top_k_words = partial(max, winner, key=keys.__getitem__)"
+    ),
     # An audit hook sees each test's code as it starts, and ctypes rewrites it in memory
     # to return at once. Written so that no name gives it away to the signals.
     "the test's code rewritten in memory": (
@@ -402,6 +421,13 @@ async def test_what_the_guard_refuses_is_reported_and_ordinary_code_still_runs(
     assert outcome.cells[2]["refused"] == ["<cell 3>: gc.get_objects"]
     assert [t["status"] for t in outcome.tests] == ["pass", "error"]
     assert outcome.tests[1]["refused"] == ["<test frames>: sys._getframe (a frame)"]
+    # Refusals in cells cannot crowd out a test's.
+    crowd = "import sys\nfor _ in range(60):\n    try:\n        sys.settrace(None)\n" + (
+        "    except RuntimeError:\n        pass"
+    )
+    outcome = await sandbox.run([crowd], tests[1:], [])
+    assert len(outcome.cells[0]["refused"]) == 51  # 50, and how many more
+    assert outcome.tests[0]["refused"] == ["<test frames>: sys._getframe (a frame)"]
 
 
 async def test_grading_from_the_api(tmp_path: Path) -> None:

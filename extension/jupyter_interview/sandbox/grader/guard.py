@@ -66,16 +66,54 @@ _WRITE_FLAGS = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000  # O_WRONLY O_RDWR O_CREAT O_
 _KEEP = 50
 
 
-def install() -> tuple[
+def prepared(source: str, filename: str) -> tuple[object, tuple[str, ...]] | None:
+    """A test as the body of a function whose every name is a parameter: the test then
+    reads ``type``, ``all``, ``result`` ... from its own fast locals, which nothing the
+    submission's function can reach changes (``globals()``, ``locals()`` or ``exec``
+    called from C code while the test's frame is on top see a dict, or a snapshot).
+    None for a test that cannot be a function body (it then runs as plain statements)."""
+    import ast
+
+    try:
+        tree = ast.parse(source, filename)
+        names = tuple(sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}))
+        function = ast.FunctionDef(
+            name="hidden_test",
+            args=ast.arguments(
+                posonlyargs=[ast.arg(arg=name) for name in names],
+                args=[],
+                kwonlyargs=[],
+                kw_defaults=[],
+                defaults=[],
+            ),
+            body=tree.body or [ast.Pass()],
+            decorator_list=[],
+            type_params=[],
+        )
+        module = ast.fix_missing_locations(ast.Module(body=[function], type_ignores=[]))
+        return compile(module, filename, "exec", dont_inherit=True), names
+    except (SyntaxError, ValueError, TypeError):
+        return None
+
+
+def install(
+    tests: list[tuple[str, str]],
+) -> tuple[
     Callable[[str, str], None],
-    Callable[[object, dict, str], tuple[str, str] | None],
+    Callable[[int, object, dict, str], tuple[str, str] | None],
     Callable[[], list[str]],
 ]:
     """Add the hook; answer the runner's phase switch ("cell", "test" or "reset"), its way
-    to run a test, and the list of what was refused. Only the runner holds these: nothing
-    the submission can reach refers to them."""
+    to run a test (``tests``: each test's code and file name, prepared now, before the
+    submission can change any module), and the list of what was refused. Only the runner
+    holds these: nothing the submission can reach refers to them."""
     import _signal
+    import builtins
     import signal
+
+    functions = [prepared(source, filename) for source, filename in tests]
+    pristine = dict(builtins.__dict__)
+    builtin_names = frozenset(pristine)
 
     # Bound now, before the submission can replace any of them.
     getframe = sys._getframe
@@ -98,9 +136,12 @@ def install() -> tuple[
         sys.modules["_frozen_importlib_external"]._compile_bytecode.__code__,
         sys.modules["zipimport"]._unmarshal_code.__code__,
     )
+    new_dict = dict
+    missing = object()
     phase = ["cell", ""]
     busy = [False]
     refused: list[str] = []
+    dropped = [0]
 
     def path_of(value: object) -> str | None:
         if is_instance(value, is_str):
@@ -182,8 +223,12 @@ def install() -> tuple[
         finally:
             busy[0] = False
         if what is not None:
-            if size(refused) < _KEEP:
+            # A test's refusals are always kept: cells cannot crowd them out.
+            if size(refused) < _KEEP or (phase[0] == "test" and size(refused) < 4 * _KEEP):
                 refused.append(f"{phase[1]}: {what}")
+            elif not dropped[0]:
+                dropped[0] = 1
+                refused.append("and more refusals, not listed")
             problem = denied if event == "open" or event in _CHANGES else refusal
             raise problem(f"The grading sandbox does not allow {what}.")
 
@@ -198,14 +243,36 @@ def install() -> tuple[
         phase[0] = name
         phase[1] = where
 
-    def run_test(code: object, namespace: dict, where: str) -> tuple[str, str] | None:
-        """Run a test; None if it ran to its end, else what it raised. The failure is
-        described still in the test's phase (describing runs the submission's ``__str__``),
-        so no frame, this one included, is within its reach."""
+    def run_test(index: int, code: object, main: dict, where: str) -> tuple[str, str] | None:
+        """Run a test in a copy of the notebook's names (only plain ``str`` keys, none that
+        hides a builtin: no key of the submission's is ever compared) with builtins of its
+        own; None if it ran to its end, else what it raised. The failure is described still
+        in the test's phase (describing runs the submission's ``__str__``), so no frame,
+        this one included, is within its reach."""
+        namespace = {
+            key: value
+            for key, value in main.items()
+            if kind(key) is is_str and key not in builtin_names
+        }
+        own = new_dict(pristine)
+        namespace["__name__"] = "__main__"
+        namespace["__builtins__"] = own
+        function = functions[index]
         set_phase("test", where)
         try:
             try:
-                run_code(code, namespace)
+                if function is None:
+                    run_code(code, namespace)
+                else:
+                    body, names = function
+                    run_code(body, namespace)
+                    test = namespace["hidden_test"]
+                    test(
+                        *[
+                            namespace[name] if name in namespace else own.get(name, missing)
+                            for name in names
+                        ]
+                    )
             except base as error:
                 failure = error
             else:

@@ -20,8 +20,9 @@
 // the runner puts back the builtins, the standard modules' attributes, the tracing and
 // profiling hooks and the standard streams as they were before the submission ran, and the
 // test runs in a copy of the notebook's namespace without the names that hide builtins,
-// with builtins of its own: the submission's function, running inside the test, changes
-// the builtins module, never the test's. The guard (guard.py), an audit hook put in before
+// with builtins of its own, as the body of a function whose every name is a parameter:
+// the submission's function, running inside the test, changes the builtins module or the
+// namespace's dict, never the test's own locals. The guard (guard.py), an audit hook put in before
 // the submission runs, refuses what could rewrite a test's code or reach its frame.
 import { constants, existsSync, readFileSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -151,7 +152,10 @@ const guardScope = dictType();
 pyodide.runPython(readFileSync(new URL('./guard.py', import.meta.url), 'utf8'), {
   globals: guardScope
 });
-const guard = guardScope.get('install')().toJs({ depth: 1 });
+// Each test is prepared now, while every module is as Pyodide made it.
+const preparedTests = pyodide.toPy(job.tests.map(test => [test.code, `<test ${test.name}>`]));
+const guard = guardScope.get('install')(preparedTests).toJs({ depth: 1 });
+preparedTests.destroy();
 const [setPhase, runTest, refusedSoFar] = guard;
 guardScope.destroy();
 let refusedSeen = 0;
@@ -176,7 +180,7 @@ function failed(type, message, began) {
   };
 }
 
-function run(code, globals, phase, filename, ms) {
+function run(code, globals, phase, filename, ms, index = -1) {
   clock.postMessage(ms);
   const began = now();
   const fired = Atomics.load(clockView, 1);
@@ -189,7 +193,7 @@ function run(code, globals, phase, filename, ms) {
       compiled.destroy();
     } else {
       // Through the guard, which describes a failure still in the test's phase.
-      const failure = runTest(compiled, globals, filename);
+      const failure = runTest(index, compiled, globals, filename);
       compiled.destroy();
       if (failure !== undefined) {
         const [type, message] = failure.toJs();
@@ -245,27 +249,15 @@ job.cells.forEach((code, index) => {
   emit({ event: 'cell', index, ...result, output: take(), refused: newlyRefused() });
 });
 
-for (const test of job.tests) {
+for (const [index, test] of job.tests.entries()) {
   restore();
-  const namespace = dictType(main);
-  for (const name of Array.from(namespace.keys())) {
-    if (builtinNames.has(name)) {
-      namespace.delete(name);
-    }
-  }
-  namespace.set('__name__', '__main__');
-  const ownBuiltins = dictType();
-  for (const [name, value] of pristine) {
-    ownBuiltins.set(name, value);
-  }
-  namespace.set('__builtins__', ownBuiltins);
-  const result = run(test.code, namespace, 'test', `<test ${test.name}>`, job.test_timeout_ms);
+  // The guard makes the test's namespace from the notebook's, and its builtins.
+  const filename = `<test ${test.name}>`;
+  const result = run(test.code, main, 'test', filename, job.test_timeout_ms, index);
   const status =
     result.status === 'ok' ? 'pass' : result.type === 'AssertionError' ? 'fail' : result.status;
   const refused = newlyRefused();
   emit({ event: 'test', name: test.name, ...result, status, output: take(), refused });
-  namespace.destroy();
-  ownBuiltins.destroy();
 }
 emit({ event: 'done' });
 process.exit(0);
