@@ -335,6 +335,20 @@ TAMPERING = {
         "dict.__setitem__(keys, winner, Small())\n"
         "top_k_words = partial(max, winner, key=keys.__getitem__)"
     ),
+    # A fourth: the garbage collector ran a finalizer in whatever frame was on top, the
+    # guard's own included, whose locals (from C, no frame) held the test's builtins.
+    "a finalizer run inside the guard": (
+        f"import gc, sys\nfrom functools import partial\n{LIAR}"
+        "sys.fake = {'type': lambda *a: list, 'all': lambda *a: True}\n"
+        "CODE = compile('import sys\\nd = locals()\\n"
+        'for key in ("pristine", "own"):\\n'
+        "    if type(d.get(key)) is dict:\\n        d[key].update(sys.fake)\\n"
+        "sys.arm()', '<bomb>', 'exec')\n"
+        "class Bomb:\n    __del__ = staticmethod(partial(exec, CODE))\n"
+        "def arm():\n    bomb = Bomb()\n    bomb.me = bomb\nsys.arm = arm\narm()\n"
+        "gc.enable()\ngc.set_threshold(1)\n"
+        "def top_k_words(text, k):\n    return Liar()"
+    ),
     # An audit hook sees each test's code as it starts, and ctypes rewrites it in memory
     # to return at once. Written so that no name gives it away to the signals.
     "the test's code rewritten in memory": (

@@ -8,7 +8,9 @@ marshalled code, the garbage collector's object graph, tracing and monitoring, a
 While a test runs, no frame may be taken at all (the submission's function runs inside the
 test, one ``f_back`` from its globals); while the cells run, frames may be taken, but
 never one on a generator's stack, which could still be running during a test. Signal
-handlers are given the running frame too, so ``signal.signal`` is taken away.
+handlers are given the running frame too, so ``signal.signal`` is taken away. The cyclic
+garbage collector runs the submission's finalizers in whatever frame is on top, the
+guard's own included, so it is switched off for the run, for good.
 
 Code objects are only ever made by the compiler (whose flags are honest) or read by the
 import system from Pyodide's own files under ``/lib``, which the submission may not write:
@@ -107,12 +109,15 @@ def install(
     to run a test (``tests``: each test's code and file name, prepared now, before the
     submission can change any module), and the list of what was refused. Only the runner
     holds these: nothing the submission can reach refers to them."""
+    import _imp
     import _signal
     import builtins
+    import gc
     import signal
+    from types import MappingProxyType
 
-    functions = [prepared(source, filename) for source, filename in tests]
-    pristine = dict(builtins.__dict__)
+    functions = tuple(prepared(source, filename) for source, filename in tests)
+    pristine = MappingProxyType(dict(builtins.__dict__))  # read-only to whoever sees it
     builtin_names = frozenset(pristine)
 
     # Bound now, before the submission can replace any of them.
@@ -232,9 +237,35 @@ def install(
             problem = denied if event == "open" or event in _CHANGES else refusal
             raise problem(f"The grading sandbox does not allow {what}.")
 
-    def no_handlers(*args: object, **kwargs: object) -> None:
-        raise refusal("The grading sandbox does not allow signal handlers.")
+    def refuse(what: str) -> None:
+        if size(refused) < _KEEP or phase[0] == "test":
+            refused.append(f"{phase[1]}: {what}")
+        raise refusal(f"The grading sandbox does not allow {what}.")
 
+    def no_handlers(*args: object, **kwargs: object) -> None:
+        refuse("signal handlers")
+
+    def no_collector(*args: object, **kwargs: object) -> None:
+        refuse("the garbage collector to run by itself")
+
+    def no_new_modules(*args: object, **kwargs: object) -> None:
+        refuse("new built-in modules")
+
+    # The cyclic garbage collector runs finalizers (the submission's ``__del__``) at any
+    # safe point, in whatever frame is on top, the guard's included: it stays off, and
+    # nothing can turn it back on (a fresh ``gc`` module from the import system's
+    # built-in loader included: every built-in module is loaded now, then no more).
+    for name in sys.builtin_module_names:
+        if name not in _IMPORTS and name not in sys.modules:
+            try:
+                __import__(name)
+            except ImportError:
+                continue
+    gc.disable()
+    gc.enable = no_collector
+    gc.set_threshold = no_collector
+    _imp.create_builtin = no_new_modules
+    _imp.exec_builtin = no_new_modules
     sys.addaudithook(hook)
     signal.signal = no_handlers
     _signal.signal = no_handlers
@@ -269,7 +300,7 @@ def install(
                     test = namespace["hidden_test"]
                     test(
                         *[
-                            namespace[name] if name in namespace else own.get(name, missing)
+                            namespace[name] if name in namespace else pristine.get(name, missing)
                             for name in names
                         ]
                     )
