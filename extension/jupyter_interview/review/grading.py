@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from pydantic import ValidationError
 
 from ..api.errors import GradeNotFound, InterviewError
 from ..api.models import GradeOut
-from ..rooms.store import Room, RoomStore
+from ..rooms.store import Room, RoomStore, connect
 from ..rooms.templates import TemplateCatalogue
 from ..sandbox.grading import GradingSandbox, submission_cells
 from ..sync.history import HistoryDB, history_path
@@ -46,10 +45,7 @@ class GradeStore:
 
     def __init__(self, db_path: Path) -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA secure_delete=ON")
-        self._db.executescript(_SCHEMA)
+        self._db = connect(db_path, _SCHEMA)
 
     def add(self, grade: GradeOut) -> None:
         with self._lock:

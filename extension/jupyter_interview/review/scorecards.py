@@ -10,7 +10,6 @@ the correction is recorded too.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from ..api.models import (
     ScorecardOut,
     ScorecardsOut,
 )
+from ..rooms.store import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scorecards (
@@ -131,10 +131,7 @@ class ScorecardStore:
 
     def __init__(self, db_path: Path) -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA secure_delete=ON")
-        self._db.executescript(_SCHEMA)
+        self._db = connect(db_path, _SCHEMA)
 
     def save(
         self,

@@ -211,19 +211,26 @@ class Grant:
     nonce: str
 
 
+def connect(db_path: Path, schema: str) -> sqlite3.Connection:
+    """A connection to the rooms' SQLite file, as each of its stores opens it (rooms,
+    gradings, scorecards): a write-ahead log, and what is deleted is overwritten, not left
+    in free pages (purges, retention)."""
+    db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA secure_delete=ON")
+    db.executescript(schema)
+    return db
+
+
 class RoomStore:
     """Rooms and link grants, in SQLite and mirrored in memory."""
 
     def __init__(self, db_path: Path, link_secret: bytes) -> None:
         self._secret = link_secret
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        self._db = connect(db_path, _SCHEMA)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        # What is deleted is overwritten, not left in free pages (purges, retention).
-        self._db.execute("PRAGMA secure_delete=ON")
-        self._db.executescript(_SCHEMA)
         for table, added in (("rooms", _ADDED_COLUMNS), ("executions", _ADDED_EXECUTION_COLUMNS)):
             present = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
             for name, declaration in added:

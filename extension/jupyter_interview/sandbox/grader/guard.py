@@ -217,6 +217,16 @@ def install(
             return "sys._getframe (a frame)"
         return None
 
+    def refuse(what: str, problem: type[Exception] = refusal) -> None:
+        """Record a refusal for the graders, and raise it in the submission."""
+        # A test's refusals are always kept: cells cannot crowd them out.
+        if size(refused) < _KEEP or (phase[0] == "test" and size(refused) < 4 * _KEEP):
+            refused.append(f"{phase[1]}: {what}")
+        elif not dropped[0]:
+            dropped[0] = 1
+            refused.append("and more refusals, not listed")
+        raise problem(f"The grading sandbox does not allow {what}.")
+
     def hook(event: str, args: tuple) -> None:
         if busy[0]:
             return
@@ -228,19 +238,7 @@ def install(
         finally:
             busy[0] = False
         if what is not None:
-            # A test's refusals are always kept: cells cannot crowd them out.
-            if size(refused) < _KEEP or (phase[0] == "test" and size(refused) < 4 * _KEEP):
-                refused.append(f"{phase[1]}: {what}")
-            elif not dropped[0]:
-                dropped[0] = 1
-                refused.append("and more refusals, not listed")
-            problem = denied if event == "open" or event in _CHANGES else refusal
-            raise problem(f"The grading sandbox does not allow {what}.")
-
-    def refuse(what: str) -> None:
-        if size(refused) < _KEEP or phase[0] == "test":
-            refused.append(f"{phase[1]}: {what}")
-        raise refusal(f"The grading sandbox does not allow {what}.")
+            refuse(what, denied if event == "open" or event in _CHANGES else refusal)
 
     def no_handlers(*args: object, **kwargs: object) -> None:
         refuse("signal handlers")
