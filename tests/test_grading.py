@@ -7,6 +7,7 @@ to break out; the test fails if it gets anything.
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import threading
 from collections.abc import Iterator
@@ -19,7 +20,12 @@ import pytest
 from jupyter_interview.api.models import GradeOut
 from jupyter_interview.review import report
 from jupyter_interview.review.grading import GradeStore
-from jupyter_interview.sandbox.grading import GradingSandbox, submission_cells
+from jupyter_interview.sandbox.grading import (
+    _LINE_LIMIT,
+    GradingSandbox,
+    _line,
+    submission_cells,
+)
 
 from .server import ROOT, TOKEN, InterviewServer, link_token
 from .yclient import connect
@@ -76,10 +82,16 @@ def statuses(outcome) -> list[str]:
 @pytest.mark.parametrize(
     ("template", "solution", "expected"),
     [
-        ("algorithms-warmup", TOP_K, ["pass"] * 3),
-        ("algorithms-warmup", TOP_K_WRONG, ["fail", "fail", "pass"]),
-        ("algorithms-warmup", "", ["fail"] * 3),  # the template's function returns ...
-        ("algorithms-warmup", "del top_k_words", ["error"] * 3),  # NameError
+        ("algorithms-warmup", TOP_K, ["pass"] * 4),
+        ("algorithms-warmup", TOP_K_WRONG, ["fail", "fail", "fail", "pass"]),
+        # Sorted words, never counted.
+        (
+            "algorithms-warmup",
+            "def top_k_words(text, k):\n    return sorted(set(text.split(' ')))[:k]",
+            ["fail", "pass", "fail", "pass"],
+        ),
+        ("algorithms-warmup", "", ["fail"] * 4),  # the template's function returns ...
+        ("algorithms-warmup", "del top_k_words", ["error"] * 4),  # NameError
         ("sql-groupby", GROUP_BY, ["pass"] * 3),
         # No pandas in the grader offline (nor in the browser): errors, never a pass.
         ("pandas-cleaning", "", ["error"] * 3),
@@ -219,6 +231,29 @@ async def test_memory_handed_to_javascript_is_bounded_too() -> None:
 LIAR = (
     "class Liar:\n    def __eq__(self, other):\n        return True\n"
     "    def __iter__(self):\n        return iter(())\n"
+)
+
+# Reads what globals() (called from C, with a frame of the test's on top) holds, and
+# returns the list the test's failure message names as expected.
+ORACLE = (
+    "import ast, importlib\nfrom collections import defaultdict\nfrom functools import partial\n"
+    "from itertools import chain, filterfalse\n"
+    "ffi = importlib.import_module('pyo' + 'dide.ffi')\nANSWER = []\n"
+    "def answer_from(names):\n    test = names.get('hidden_test')\n"
+    "    for const in getattr(test, '__co' 'de__').co_consts if test else ():\n"
+    "        if isinstance(const, str) and const.startswith('expected ['):\n"
+    "            return ast.literal_eval(const[len('expected '):-len(', got ')])\n"
+    "    return []\n"
+    "class Spy(defaultdict):\n    def __setitem__(self, key, names):\n"
+    "        ANSWER[:] = answer_from(names)\n"
+    "spy = Spy(globals)\n"
+    "def words():\n    for item in ANSWER:\n        dict.__setitem__(spy, item, 0)\n"
+    "        yield item\n"
+    "class Fresh:\n    def __iter__(self):\n"
+    "        return filterfalse(spy.__getitem__, chain([object()], words()))\n"
+    "cache = defaultdict(partial(list, Fresh()))\n"
+    "class O:\n    __getattr__ = cache.__getitem__\n"
+    "top_k_words = {call}\n"
 )
 
 TAMPERING = {
@@ -362,6 +397,59 @@ TAMPERING = {
         "        memory.memmove(id(code) + at, stop, 4)\n"
         "getattr(sys, 'add' + 'audithook')(rewrite)\n"
     ),
+    # A refusal's traceback passes through the guard's frames, whose closures hold its
+    # state: switch the hook off, then rewrite the test's locals.
+    "the guard's state through a refusal's traceback": (
+        f"import sys\n{LIAR}"
+        "try:\n    sys.settrace(None)\nexcept RuntimeError as e:\n    tb = e.__traceback__\n"
+        "    while tb is not None:\n        names = tb.tb_frame.f_locals\n"
+        "        if 'busy' in names:\n            names['busy'][0] = True\n"
+        "        tb = tb.tb_next\n"
+        "def top_k_words(text, k):\n    names = sys._getframe(1).f_locals\n"
+        "    names['type'] = lambda *a: list\n    names['all'] = lambda *a: True\n"
+        "    return Liar()"
+    ),
+    # What stood in for signal.signal was a function of the guard's, closing over its state.
+    "the guard's state through its stand-in for signal.signal": (
+        f"import signal, sys\n{LIAR}"
+        "cells = dict(zip(signal.signal.__code__.co_freevars, signal.signal.__closure__))\n"
+        "refuse = cells['refuse'].cell_contents\n"
+        "phase = dict(zip(refuse.__code__.co_freevars, refuse.__closure__))['phase']"
+        ".cell_contents\n"
+        "def top_k_words(text, k):\n    phase[0] = 'cell'\n"
+        "    names = sys._getframe(1).f_locals\n"
+        "    names['type'] = lambda *a: list\n    names['all'] = lambda *a: True\n"
+        "    return Liar()"
+    ),
+    # isinstance() in the hook read a __class__ the submission wrote, and ran it while the
+    # hook was busy: gc then found the hook, and its `busy` flag was made true for good.
+    "a __class__ run inside the hook": (
+        f"import sys, importlib\n{LIAR}"
+        "collector = importlib.import_module('g' + 'c')\n"
+        "def window():\n    for obj in collector.get_objects():\n"
+        "        if getattr(obj, '__qualname__', '') == 'install.<locals>.hook':\n"
+        "            code = getattr(obj, '__co' 'de__')\n"
+        "            for name, cell in zip(code.co_freevars, obj.__closure__):\n"
+        "                if name == 'busy':\n                    cell.cell_contents = 'x'\n"
+        "class Path:\n    @property\n    def __class__(self):\n        window()\n"
+        "        return object\n"
+        "loader = getattr(sys, 'mod' 'ules')['_frozen_importlib_external']\n"
+        "data = importlib.import_module('mar' + 'shal').dumps(compile('1', 'x', 'eval'))\n"
+        "try:\n    loader._compile_bytecode(data, 'x', Path())\nexcept BaseException:\n"
+        "    pass\n"
+        "def top_k_words(text, k):\n    test = getattr(sys, '_get' 'frame')(1)\n"
+        "    names = getattr(test, 'f_lo' 'cals')\n"
+        "    names['type'] = lambda *a: list\n    names['all'] = lambda *a: True\n"
+        "    return Liar()"
+    ),
+    # C code all the way from the test's call to globals(): the test's namespace held the
+    # test's function, whose constants hold the expected answer.
+    "the answer read from the test's constants": ORACLE.format(call="partial(getattr, O())"),
+    # The same through a JavaScript function, which takes any arguments.
+    "the answer read through a JavaScript function": ORACLE.format(
+        call="ffi.to_js({}).constructor.apply.bind("
+        "ffi.create_proxy(partial(list, Fresh())), None, ffi.to_js([]))"
+    ),
 }
 
 
@@ -387,6 +475,50 @@ async def test_a_tampered_test_does_not_pass(sandbox: GradingSandbox, trick: str
     cells = [*template_cells("algorithms-warmup"), TOP_K_WRONG, TAMPERING[trick]]
     outcome = await sandbox.run(cells, hidden_tests("algorithms-warmup")[:2], [])
     assert all(t["status"] != "pass" for t in outcome.tests), outcome.tests
+
+
+async def test_a_tests_own_variables_are_out_of_reach(sandbox: GradingSandbox) -> None:
+    """C code that the test's call runs finds the call's frame on top, not the test's:
+    locals() there never holds the test's expected value."""
+    spy = ORACLE.replace("Spy(globals)", "Spy(locals)").replace(
+        "    test = names.get('hidden_test')\n", "    return names.get('expected', [])\n"
+    )
+    test = {
+        "name": "expected in a variable",
+        "code": "expected = ['a', 'b']\nresult = top_k_words('b a c b a', 2)\n"
+        "assert type(result) is list and all(type(w) is str for w in result)\n"
+        "assert result == expected, result",
+    }
+    outcome = await sandbox.run([spy.format(call="partial(getattr, O())")], [test], [])
+    assert outcome.cells[0]["status"] == "ok", outcome.cells
+    assert statuses(outcome) == ["fail"], outcome.tests
+
+
+async def test_long_refusals_are_cut_and_hide_nothing(sandbox: GradingSandbox) -> None:
+    """Refusals name a path, of any length: each is cut, so the cell's record stays whole
+    and the refusal that matters is still in it."""
+    long_paths = (
+        "try:\n    import ctypes\nexcept BaseException:\n    pass\n"
+        "for i in range(60):\n    try:\n"
+        "        open('/lib/' + 'x' * 60_000 + str(i), 'w')\n"
+        "    except BaseException:\n        pass\n"
+    )
+    outcome = await sandbox.run([long_paths, TOP_K], hidden_tests("algorithms-warmup")[:1], [])
+    assert outcome.error is None, outcome.error
+    assert [c["status"] for c in outcome.cells] == ["ok", "ok"]
+    refused = outcome.cells[0]["refused"]
+    assert refused[0] == "<cell 1>: import ctypes" and len(refused) == 51
+    assert max(len(r) for r in refused) < 300
+    assert statuses(outcome) == ["pass"]
+
+
+async def test_an_oversized_report_line_is_dropped_not_fatal() -> None:
+    stream = asyncio.StreamReader(limit=_LINE_LIMIT)
+    stream.feed_data(b"x" * (3 * _LINE_LIMIT) + b"\n" + b'{"ok": 1}\n')
+    stream.feed_eof()
+    assert await _line(stream) is None
+    assert await _line(stream) == b'{"ok": 1}\n'
+    assert await _line(stream) == b""
 
 
 async def test_a_test_that_swallows_the_clock_is_a_timeout_and_a_nameless_error_an_error(
@@ -465,7 +597,7 @@ async def test_grading_from_the_api(tmp_path: Path) -> None:
             grades = _wait_for_grade(c, rid)
             assert grades[0]["requested_by"] == "the server (room ended)"
             assert grades[0]["status"] == "done"
-            assert (grades[0]["passed"], grades[0]["total"]) == (3, 3)
+            assert (grades[0]["passed"], grades[0]["total"]) == (4, 4)
             # The template as the room loaded it: nothing defined, every test errors.
             r = c.post(f"interview/api/rooms/{rid}/grade", json={"at": str(first_seq)})
             assert r.status_code == 200, r.text

@@ -13,7 +13,11 @@ pytestmark = pytest.mark.anyio
 
 async def test_new_interview_from_the_panel(server: InterviewServer) -> None:
     async with chromium() as browser:
-        lab = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
+        context = await browser.new_context(
+            viewport={"width": 1400, "height": 900},
+            permissions=["clipboard-read", "clipboard-write"],
+        )
+        lab = await context.new_page()
         await lab.goto(lab_url(server.url, TOKEN))
         await lab.locator("[data-id='jupyter-interview-rooms']").click()
         await lab.locator(".jp-InterviewPanel-header button").click()
@@ -31,12 +35,18 @@ async def test_new_interview_from_the_panel(server: InterviewServer) -> None:
         )
         panel_room = lab.locator(".jp-InterviewPanel-room", has_text="Panel-made interview")
         await panel_room.first.wait_for(timeout=15_000)
+        await lab.evaluate("navigator.clipboard.writeText('')")
+        copy = panel_room.first.get_by_role("button", name="Copy observer link")
+        await copy.click()
+        await expect(copy).to_have_text("Copied")
+        copied = await lab.evaluate("navigator.clipboard.readText()")
         ARTIFACTS.mkdir(exist_ok=True)
         await lab.screenshot(path=str(ARTIFACTS / "interviewer-panel.png"))
     with server.client() as c:
         rooms = c.get("interview/api/rooms").json()
     made = [r for r in rooms if r["title"] == "Panel-made interview"]
     assert len(made) == 1
+    assert copied == made[0]["links"]["observer"]
     assert made[0]["candidate_name"] == "Barbara Liskov"
     assert made[0]["template"] == "algorithms-warmup"
 

@@ -46,13 +46,13 @@ async def test_review_from_the_panel_and_from_a_grader_link(server: InterviewSer
         while await row.get_attribute("aria-selected") != "true":
             await lab.keyboard.press("ArrowDown")
         await lab.keyboard.press("g")
-        await expect(row).to_contain_text("tests 3/3", timeout=60_000)
+        await expect(row).to_contain_text("tests 4/4", timeout=60_000)
         await lab.screenshot(path=str(ARTIFACTS / "review-list.png"))
 
         # The review page: the tests, the timeline, the notebook and a scorecard to fill.
         page = await lab.context.new_page()
         await page.goto(f"{server.url}interview/review/{rid}")
-        await expect(page.locator("body")).to_contain_text("3 of 3")
+        await expect(page.locator("body")).to_contain_text("4 of 4")
         card = page.locator("form.card")
         # Submitting before scoring every criterion is refused, with the reason.
         await card.locator("input[name='score-correctness'][value='4']").check()

@@ -197,7 +197,7 @@ async def test_exports_carry_no_hidden_tests_no_notes_and_load_nothing(
         c.patch(f"interview/api/rooms/{rid}", json={"notes": "PRIVATE-NOTE-91b"}).raise_for_status()
         c.post(f"interview/api/rooms/{rid}/end").raise_for_status()
         graded = c.post(f"interview/api/rooms/{rid}/grade").json()
-        assert graded["passed"] == 3
+        assert graded["passed"] == 4
         c.put(
             f"interview/api/rooms/{rid}/scorecards", json=_card(4, "yes", True)
         ).raise_for_status()
@@ -222,13 +222,13 @@ async def test_exports_carry_no_hidden_tests_no_notes_and_load_nothing(
     tags, links = _tags_and_links(report.text)
     assert "script" not in tags and "iframe" not in tags and "object" not in tags
     assert [link for link in links if re.match(r"(https?:)?//", link)] == []
-    assert "3 of 3" in report.text and "yes" in report.text
-    assert results["tests"]["passed"] == 3 and results["scorecards"][0]["recommendation"] == "yes"
+    assert "4 of 4" in report.text and "yes" in report.text
+    assert results["tests"]["passed"] == 4 and results["scorecards"][0]["recommendation"] == "yes"
     assert results["summary"]["runs"] == 0
     rows = list(csv.reader(io.StringIO(table.text)))
     ours = next(row for row in rows if row[0] == rid)
     header = rows[0]
-    assert ours[header.index("tests_passed")] == "3"
+    assert ours[header.index("tests_passed")] == "4"
     assert ours[header.index("candidate")] == "'=HYPERLINK(1)"  # no formula
 
 

@@ -111,6 +111,34 @@ function button(text: string, onClick: () => void): HTMLButtonElement {
   return node;
 }
 
+const COPIED_MS = 1500;
+
+/** The room's links, one small button each: the label says who the link is for. */
+function links(room: IRoom): HTMLElement {
+  const row = document.createElement('div');
+  row.className = 'jp-InterviewPanel-links';
+  const label = document.createElement('span');
+  label.textContent = 'Copy link:';
+  row.append(label);
+  for (const [who, name] of [
+    ['candidate', 'Candidate'],
+    ['observer', 'Observer'],
+    ['grader', 'Grader']
+  ] as const) {
+    const copy = button(name, () => {
+      if (room.links) {
+        Clipboard.copyToSystem(room.links[who]);
+        copy.textContent = 'Copied';
+        window.setTimeout(() => (copy.textContent = name), COPIED_MS);
+      }
+    });
+    copy.setAttribute('aria-label', `Copy ${who} link`);
+    copy.title = `Copy the ${who}'s link to the clipboard`;
+    row.append(copy);
+  }
+  return row;
+}
+
 async function newInterview(app: JupyterFrontEnd): Promise<IRoom | null> {
   const templates = await requestAPI<ITemplate[]>('templates');
   const form = new NewInterviewForm(templates);
@@ -226,9 +254,6 @@ class RoomsPanel extends Widget {
         const actions = document.createElement('div');
         actions.append(
           button('Open', () => void this.app.commands.execute('docmanager:open', { path: room.notebook_path })),
-          button('Copy candidate link', () => room.links && Clipboard.copyToSystem(room.links.candidate)),
-          button('Copy observer link', () => room.links && Clipboard.copyToSystem(room.links.observer)),
-          button('Copy grader link', () => room.links && Clipboard.copyToSystem(room.links.grader)),
           button('Replay', () => void this.app.commands.execute(REPLAY, { room: room.id })),
           button('Review', () => openPage(`interview/review/${room.id}`))
         );
@@ -238,7 +263,7 @@ class RoomsPanel extends Widget {
             button('End', () => void this.end(room))
           );
         }
-        item.append(title, meta, actions, notes(room));
+        item.append(title, meta, actions, links(room), notes(room));
         return item;
       })
     );

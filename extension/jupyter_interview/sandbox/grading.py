@@ -220,8 +220,11 @@ class GradingSandbox(LoggingConfigurable):
         watchdog = asyncio.ensure_future(self._watch_memory(process, outcome))
         try:
             async with asyncio.timeout(self.timeout):
-                while line := await _line(results):
-                    reader.read(line)
+                while (line := await _line(results)) != b"":
+                    if line is None:
+                        outcome.error = _OVERSIZED
+                    else:
+                        reader.read(line)
                 await process.wait()
         except TimeoutError:
             outcome.error = f"The submission ran over {self.timeout:g} s and was stopped."
@@ -240,6 +243,8 @@ class GradingSandbox(LoggingConfigurable):
         for index, code in enumerate(cells):
             if code is None and index < len(outcome.cells):
                 outcome.cells[index] = {"index": index, "status": "skipped"}
+        if outcome.error == _OVERSIZED:
+            outcome.tests = []  # nothing the run reported is trusted
         reported = {test["name"] for test in outcome.tests}
         for test in tests:
             if test["name"] not in reported:
@@ -270,18 +275,26 @@ class GradingSandbox(LoggingConfigurable):
             await asyncio.sleep(0.05)  # it grows by at most about 20 MiB between looks
 
 
-# A result line is short: messages and outputs are cut by the runner.
+# A result line is short: messages, outputs and refusals are cut by the runner.
 _LINE_LIMIT = 2**20
+_OVERSIZED = "The sandbox reported a result over 1 MiB, which its runner never writes: not trusted."
 
 
-async def _line(stream: asyncio.StreamReader) -> bytes:
-    """The next line, b"" at the end; a line over the limit is skipped, not fatal."""
+async def _line(stream: asyncio.StreamReader) -> bytes | None:
+    """The next line, b"" at the end, None for a line over the limit (read and dropped):
+    the runner cuts everything it reports, so such a line was not the runner's doing.
+    (``readline`` would drop whatever followed such a line in the buffer too.)"""
+    dropped = False
     while True:
         try:
-            return await stream.readline()
-        except ValueError:  # over the limit: drop the rest of that line
-            with contextlib.suppress(ValueError):
-                await stream.readuntil(b"\n")
+            line = await stream.readuntil(b"\n")
+        except asyncio.LimitOverrunError as over:
+            dropped = True
+            await stream.readexactly(over.consumed)
+        except asyncio.IncompleteReadError as end:
+            return None if dropped else end.partial
+        else:
+            return None if dropped else line
 
 
 class _Reader:

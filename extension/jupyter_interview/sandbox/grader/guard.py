@@ -66,23 +66,48 @@ _CHANGES = frozenset(
 )
 _WRITE_FLAGS = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000  # O_WRONLY O_RDWR O_CREAT O_TRUNC O_APPEND
 _KEEP = 50
+_LONGEST = 200  # characters of one refusal: a path can be of any length
+# A frame reached by the traceback module's walkers: refused, and not recorded.
+_UNRECORDED = "a frame of the grading sandbox's own"
+_REFUSE = "jupyter_interview.refuse"  # the audit event by which the guard's stand-ins refuse
 
 
-def prepared(source: str, filename: str) -> tuple[object, tuple[str, ...]] | None:
+_CALL = "_call_"
+_CALL_SOURCE = "def call(function, /, *args, **kwargs):\n    return function(*args, **kwargs)\n"
+
+
+def prepared(source: str, filename: str) -> tuple[object, tuple[str, ...]] | str:
     """A test as the body of a function whose every name is a parameter: the test then
     reads ``type``, ``all``, ``result`` ... from its own fast locals, which nothing the
-    submission's function can reach changes (``globals()``, ``locals()`` or ``exec``
-    called from C code while the test's frame is on top see a dict, or a snapshot).
-    None for a test that cannot be a function body (it then runs as plain statements)."""
+    submission's function can reach changes. Every call the test makes goes through
+    ``call`` (one more parameter), so C code of the submission's that a call runs (which
+    pushes no frame of its own) finds ``call``'s frame on top, not the test's: ``locals()``,
+    ``globals()``, ``eval`` or ``exec`` reached from C see the call's own arguments, never
+    the test's variables. The error's text for a test that cannot be such a function."""
     import ast
+
+    class ThroughCall(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            self.generic_visit(node)
+            through = ast.Call(
+                func=ast.Name(id=call, ctx=ast.Load()),
+                args=[node.func, *node.args],
+                keywords=node.keywords,
+            )
+            return ast.copy_location(through, node)
 
     try:
         tree = ast.parse(source, filename)
-        names = tuple(sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}))
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        call = _CALL
+        while call in names:
+            call += "_"
+        tree = ThroughCall().visit(tree)
+        parameters = (call, *sorted(names))
         function = ast.FunctionDef(
             name="hidden_test",
             args=ast.arguments(
-                posonlyargs=[ast.arg(arg=name) for name in names],
+                posonlyargs=[ast.arg(arg=name) for name in parameters],
                 args=[],
                 kwonlyargs=[],
                 kw_defaults=[],
@@ -93,16 +118,25 @@ def prepared(source: str, filename: str) -> tuple[object, tuple[str, ...]] | Non
             type_params=[],
         )
         module = ast.fix_missing_locations(ast.Module(body=[function], type_ignores=[]))
-        return compile(module, filename, "exec", dont_inherit=True), names
-    except (SyntaxError, ValueError, TypeError):
-        return None
+        return compile(module, filename, "exec", dont_inherit=True), parameters
+    except (SyntaxError, ValueError, TypeError) as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def _codes(code: object) -> set[object]:
+    """A code object and every code object inside it."""
+    found = {code}
+    for const in code.co_consts:  # type: ignore[attr-defined]
+        if type(const) is type(code):
+            found |= _codes(const)
+    return found
 
 
 def install(
     tests: list[tuple[str, str]],
 ) -> tuple[
     Callable[[str, str], None],
-    Callable[[int, object, dict, str], tuple[str, str] | None],
+    Callable[[int, dict, str], tuple[str, str] | None],
     Callable[[], list[str]],
 ]:
     """Add the hook; answer the runner's phase switch ("cell", "test" or "reset"), its way
@@ -114,11 +148,39 @@ def install(
     import builtins
     import gc
     import signal
+    import traceback
+    from functools import partial
     from types import MappingProxyType
 
-    functions = tuple(prepared(source, filename) for source, filename in tests)
     pristine = MappingProxyType(dict(builtins.__dict__))  # read-only to whoever sees it
     builtin_names = frozenset(pristine)
+
+    def made(code: object, name: str) -> Callable[..., object]:
+        """The function a module's code defines, in globals that hold nothing else: what
+        reaches a test's or the call's globals from C finds no test there."""
+        scope: dict = {"__builtins__": pristine}
+        exec(code, scope)
+        return scope.pop(name)
+
+    call = made(compile(_CALL_SOURCE, "<call>", "exec", dont_inherit=True), "call")
+    functions: list[tuple[Callable[..., object], tuple[str, ...]] | str] = []
+    # The guard's and the tests' code: no frame running it is ever handed out, not even
+    # through the traceback of a refusal, which passes through the guard's frames.
+    sealed = _codes(install.__code__) | _codes(call.__code__)
+    for source, filename in tests:
+        test = prepared(source, filename)
+        if type(test) is str:
+            functions.append(test)
+            continue
+        code, names = test  # type: ignore[misc]
+        sealed |= _codes(code)
+        functions.append((made(code, "hidden_test"), names))
+    sealed = frozenset(sealed)
+    # Printing a refusal's traceback walks into the guard's frames (and then into its
+    # own, a generator's): refused, but not news.
+    walkers = frozenset(
+        {traceback.walk_tb.__code__, traceback._walk_tb_with_full_positions.__code__}
+    )
 
     # Bound now, before the submission can replace any of them.
     getframe = sys._getframe
@@ -128,11 +190,10 @@ def install(
     denied = PermissionError  # for files: what the import system expects, and skips
     base = BaseException
     size = len
-    run_code = exec
     kind = type
     is_str = str
     as_text = str
-    is_instance = isinstance
+    subclass = issubclass
     raw = bytes
     whole = int
     some = any
@@ -141,7 +202,6 @@ def install(
         sys.modules["_frozen_importlib_external"]._compile_bytecode.__code__,
         sys.modules["zipimport"]._unmarshal_code.__code__,
     )
-    new_dict = dict
     missing = object()
     phase = ["cell", ""]
     busy = [False]
@@ -149,9 +209,11 @@ def install(
     dropped = [0]
 
     def path_of(value: object) -> str | None:
-        if is_instance(value, is_str):
+        # ``issubclass`` of the value's real type: ``isinstance`` would read a
+        # ``__class__`` that the submission defined, and run it inside the hook.
+        if subclass(kind(value), is_str):
             return text(value)  # type: ignore[arg-type]
-        if is_instance(value, raw):
+        if subclass(kind(value), raw):
             return raw.decode(value, "latin-1")  # type: ignore[arg-type]
         return None
 
@@ -208,11 +270,15 @@ def install(
             return event if some(ours(arg) for arg in args) else None
         if event == "object.__getattr__":
             name = text(args[1])
-            if name in _SUSPENDED_FRAMES or (
-                name == "tb_frame" and frame_refused(args[0].tb_frame)
-            ):
+            if name in _SUSPENDED_FRAMES:
                 return f"{name} (a frame)"
+            if name == "tb_frame":
+                frame = args[0].tb_frame
+                if frame.f_code in sealed or frame_refused(frame):
+                    return _UNRECORDED if getframe(2).f_code in walkers else f"{name} (a frame)"
             return None
+        if event == _REFUSE:
+            return path_of(args[0]) if args else event
         if event == "sys._getframe" and frame_refused(args[0]):
             return "sys._getframe (a frame)"
         return None
@@ -220,6 +286,10 @@ def install(
     def refuse(what: str, problem: type[Exception] = refusal) -> None:
         """Record a refusal for the graders, and raise it in the submission."""
         # A test's refusals are always kept: cells cannot crowd them out.
+        if what is _UNRECORDED:
+            raise problem(f"The grading sandbox does not allow {what}.")
+        if size(what) > _LONGEST:
+            what = what[:_LONGEST] + "…"
         if size(refused) < _KEEP or (phase[0] == "test" and size(refused) < 4 * _KEEP):
             refused.append(f"{phase[1]}: {what}")
         elif not dropped[0]:
@@ -240,14 +310,12 @@ def install(
         if what is not None:
             refuse(what, denied if event == "open" or event in _CHANGES else refusal)
 
-    def no_handlers(*args: object, **kwargs: object) -> None:
-        refuse("signal handlers")
-
-    def no_collector(*args: object, **kwargs: object) -> None:
-        refuse("the garbage collector to run by itself")
-
-    def no_new_modules(*args: object, **kwargs: object) -> None:
-        refuse("new built-in modules")
+    # What stands in for a refused function is C code (an audit event the hook refuses):
+    # a Python function of the guard's in the submission's reach would hand it the
+    # guard's state through its closure.
+    no_handlers = partial(sys.audit, _REFUSE, "signal handlers")
+    no_collector = partial(sys.audit, _REFUSE, "the garbage collector to run by itself")
+    no_new_modules = partial(sys.audit, _REFUSE, "new built-in modules")
 
     # The cyclic garbage collector runs finalizers (the submission's ``__del__``) at any
     # safe point, in whatever frame is on top, the guard's included: it stays off, and
@@ -272,36 +340,29 @@ def install(
         phase[0] = name
         phase[1] = where
 
-    def run_test(index: int, code: object, main: dict, where: str) -> tuple[str, str] | None:
-        """Run a test in a copy of the notebook's names (only plain ``str`` keys, none that
-        hides a builtin: no key of the submission's is ever compared) with builtins of its
-        own; None if it ran to its end, else what it raised. The failure is described still
-        in the test's phase (describing runs the submission's ``__str__``), so no frame,
-        this one included, is within its reach."""
+    def run_test(index: int, main: dict, where: str) -> tuple[str, str] | None:
+        """Run a test with the notebook's names (only plain ``str`` keys, none that hides
+        a builtin: no key of the submission's is ever compared) as its arguments; None if
+        it ran to its end, else what it raised. The failure is described still in the
+        test's phase (describing runs the submission's ``__str__``), so no frame, this one
+        included, is within its reach."""
         namespace = {
             key: value
             for key, value in main.items()
             if kind(key) is is_str and key not in builtin_names
         }
-        own = new_dict(pristine)
-        namespace["__name__"] = "__main__"
-        namespace["__builtins__"] = own
         function = functions[index]
+        if kind(function) is is_str:
+            return "HiddenTestError", f"This hidden test cannot run: {function}"
+        test, names = function  # type: ignore[misc]
+        arguments = [call] + [
+            namespace[name] if name in namespace else pristine.get(name, missing)
+            for name in names[1:]
+        ]
         set_phase("test", where)
         try:
             try:
-                if function is None:
-                    run_code(code, namespace)
-                else:
-                    body, names = function
-                    run_code(body, namespace)
-                    test = namespace["hidden_test"]
-                    test(
-                        *[
-                            namespace[name] if name in namespace else pristine.get(name, missing)
-                            for name in names
-                        ]
-                    )
+                test(*arguments)
             except base as error:
                 failure = error
             else:

@@ -130,11 +130,12 @@ for (const name of Array.from(live.keys())) {
 const compile = pristine.get('compile');
 const exec = pristine.get('exec');
 const builtinNames = new Set(pristine.keys());
-// The standard modules that tests lean on, attribute by attribute, and sys.modules itself.
+// The standard modules that tests lean on and the template's packages, attribute by
+// attribute, and sys.modules itself.
 const STANDARD = ['math', 're', 'collections', 'itertools', 'functools', 'operator', 'json',
   'string', 'statistics', 'random', 'dataclasses', 'typing', 'copy', 'heapq', 'bisect'];
 const modules = new Map(); // name -> [module, Map(attribute -> value)]
-for (const name of STANDARD) {
+for (const name of [...STANDARD, ...(job.packages ?? [])]) {
   try {
     const module = get(`__import__(${stringify(name)})`);
     const attributes = module.__dict__;
@@ -186,15 +187,15 @@ function run(code, globals, phase, filename, ms, index = -1) {
   const fired = Atomics.load(clockView, 1);
   setPhase(phase, filename);
   try {
-    const compiled = compile(code, filename, 'exec', 0, true);
     if (phase === 'cell') {
       // Straight from here: a cell's frame has no Python frame above it to reach.
+      const compiled = compile(code, filename, 'exec', 0, true);
       exec(compiled, globals);
       compiled.destroy();
     } else {
-      // Through the guard, which describes a failure still in the test's phase.
-      const failure = runTest(index, compiled, globals, filename);
-      compiled.destroy();
+      // Through the guard, which prepared the test before the submission ran, and
+      // describes a failure still in the test's phase.
+      const failure = runTest(index, globals, filename);
       if (failure !== undefined) {
         const [type, message] = failure.toJs();
         failure.destroy();
