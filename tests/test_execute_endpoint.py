@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jupyter_interview.sandbox.executor import NO_SANDBOX
 
 from .piston_standin import PistonStandIn, load_cases
 from .server import TOKEN, InterviewServer, free_port, link_token
@@ -125,7 +126,9 @@ def test_no_piston_configured(server: InterviewServer) -> None:
     r = _execute(server, link_token(room["links"]["candidate"]), room, language="cpp", code="x")
     assert r.status_code == 503
     assert r.json()["error"] == "piston_unavailable"
-    assert "PISTON_URL" in r.json()["message"]
+    # The candidate reads no server setting; the interviewer's room says what to set.
+    assert r.json()["message"] == NO_SANDBOX
+    assert any("PISTON_URL" in w and "c++" in w for w in room["warnings"]), room["warnings"]
 
 
 def test_piston_down(tmp_path: Path) -> None:
@@ -136,7 +139,8 @@ def test_piston_down(tmp_path: Path) -> None:
         room = srv.create_room("algorithms-warmup")
         r = _execute(srv, link_token(room["links"]["candidate"]), room, language="cpp", code="x")
         assert r.status_code == 503
-        assert "unreachable" in r.json()["message"]
+        assert "not reachable" in r.json()["message"]
+        assert "127.0.0.1" not in r.json()["message"]
         with srv.client() as c:
             assert c.get("interview/api/health").status_code == 200
     finally:

@@ -93,6 +93,20 @@ async def test_the_page_leads_nowhere_outside_the_room(server: InterviewServer) 
         # Ctrl+Shift+C would open the command palette (and its "Shut Down Kernel").
         await page.keyboard.press("Control+Shift+C")
         assert await page.locator(".lm-CommandPalette").count() == 0
+        # Nor do JupyterLab's other shortcuts: a console (behind the server's login page),
+        # "Save As" (which moves the page off the room's notebook), the shortcut list.
+        opened: list[str] = []
+        page.context.on("page", lambda p: opened.append(p.url))
+        await code_cell(page, 0).click()
+        for keys in ("Control+b", "Control+Shift+S", "Control+Shift+H", "Control+Shift+D"):
+            await page.keyboard.press("Escape")
+            await page.keyboard.press(keys)
+        # The notebook's own chords still work: Ctrl+Enter runs the cell in place.
+        await type_into(page, code_cell(page, 0), "print(7 * 8)")
+        await page.keyboard.press("Control+Enter")
+        await expect(code_cell(page, 0).locator(".jp-OutputArea-output")).to_have_text("56")
+        assert await page.locator(".jp-Dialog").count() == 0
+        assert opened == []
         # On a laptop's screen, every control of the header is on the page.
         # The header reflows on the resize event, so wait for it rather than read it at once.
         await page.set_viewport_size({"width": 1024, "height": 700})

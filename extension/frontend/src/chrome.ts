@@ -17,6 +17,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { NotebookPanel } from '@jupyterlab/notebook';
+import { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 
 import { IRoom, RoomAPIError, requestAPI } from './api';
@@ -64,6 +65,54 @@ function button(label: string, title: string, onClick: () => void): HTMLButtonEl
   return node;
 }
 
+/** Commands whose shortcuts a room page keeps: editing and running the notebook. */
+const ROOM_COMMANDS = /^(notebook|completer|inline-completer|tooltip|codemirror|documentsearch|editmenu|runmenu|kernelmenu):|^docmanager:save$/;
+
+/**
+ * The shortcuts of every other command do nothing on a room page: they open what the page
+ * has turned off or leads out of the room (Ctrl+B a console behind the server's login,
+ * Ctrl+Shift+S "Save As", which moves the page off the room's notebook, Ctrl+Shift+H
+ * JupyterLab's shortcut list). A chord that a room command takes where it is pressed
+ * (Ctrl+Enter in a cell) keeps working.
+ */
+function keepShortcutsInTheRoom(app: JupyterFrontEnd): void {
+  // Keys bound to some other command -> the selectors of the room commands bound to them.
+  const bound = new Map<string, string[]>();
+  const sort = () => {
+    bound.clear();
+    const room = new Map<string, string[]>();
+    for (const { command, keys, selector } of app.commands.keyBindings) {
+      const key = keys.join(' ');
+      if (ROOM_COMMANDS.test(command)) {
+        room.set(key, [...(room.get(key) ?? []), selector]);
+      } else {
+        bound.set(key, []);
+      }
+    }
+    for (const key of bound.keys()) {
+      bound.set(key, room.get(key) ?? []);
+    }
+  };
+  sort();
+  app.commands.keyBindingChanged.connect(sort); // the shortcuts come from settings, later
+  window.addEventListener(
+    'keydown',
+    event => {
+      // Typing, Enter and Escape (dialogs, buttons) are never touched: only chords.
+      if (!(event.ctrlKey || event.metaKey || event.altKey) && !/^F\d+$/.test(event.key)) {
+        return;
+      }
+      const selectors = bound.get(CommandRegistry.keystrokeForKeydownEvent(event));
+      const target = event.target instanceof Element ? event.target : null;
+      if (selectors && !selectors.some(selector => target?.closest(selector))) {
+        event.stopPropagation();
+        event.preventDefault();
+      }
+    },
+    true
+  );
+}
+
 export class RoomHeader extends Widget {
   constructor(
     private readonly app: JupyterFrontEnd,
@@ -105,6 +154,7 @@ export class RoomHeader extends Widget {
     );
 
     events.roomChanged.connect((_, room) => this.roomChanged(room));
+    keepShortcutsInTheRoom(app);
     if (role === 'candidate') {
       this.noteSignals();
     }

@@ -22,6 +22,7 @@ from ..api.models import (
     TemplateOut,
 )
 from ..api.principal import RoomUser
+from ..sandbox.executor import NO_SANDBOX_WARNING
 from .clock import end_room
 from .events import RoomEvents, Subscriber
 from .store import Room, RoomStore, check_room_id, now, slugify
@@ -55,6 +56,9 @@ class RoomsAPIHandler(InterviewHandler):
                 "loads them from the Pyodide CDN, and cannot import them if it cannot "
                 "reach it (a full Pyodide release serves them: lite/build.py --pyodide)."
             )
+        others = [lang for lang in room.languages if lang.lower() not in ("python", "python3")]
+        if others and not self.settings["interview_executor"].piston_url:
+            out.warnings.append(NO_SANDBOX_WARNING.format(languages=", ".join(others)))
         return out
 
 

@@ -9,6 +9,7 @@ the room's history (who, when, language, code hash, status, duration) for replay
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections import defaultdict, deque
@@ -31,6 +32,13 @@ from ..rooms.store import Room, RoomStore
 from ..sync.history import Author
 from .piston import AsyncPistonClient
 from .pistonapi import PistonError, PistonRejected, Result, Runtime, resolve
+
+log = logging.getLogger(__name__)
+NO_SANDBOX = "Only Python runs in this interview: this server has no sandbox for other languages."
+NO_SANDBOX_WARNING = (
+    "This template runs {languages} through %%piston, but this server has no Piston "
+    "sandbox: set RoomExecutor.piston_url (or PISTON_URL), or those cells print: " + NO_SANDBOX
+)
 
 
 class RoomExecutor(LoggingConfigurable):
@@ -77,10 +85,8 @@ class RoomExecutor(LoggingConfigurable):
     @property
     def client(self) -> AsyncPistonClient:
         if not self.piston_url:
-            raise SandboxUnavailable(
-                "This interview server has no Piston sandbox: set RoomExecutor.piston_url "
-                "(or PISTON_URL) to run languages other than Python."
-            )
+            # Room users read this: it names no setting (the interviewer's room warnings do).
+            raise SandboxUnavailable(NO_SANDBOX)
         if self._client is None:
             self._client = AsyncPistonClient(
                 self.piston_url,
@@ -176,8 +182,11 @@ def _allowed(runtime: Runtime, languages: list[str]) -> bool:
 
 
 def _sandbox_error(error: PistonError) -> Exception:
+    """What the cell shows: Piston's own refusal (about the program), never where Piston
+    is or how it failed (that goes to the server's log)."""
     if isinstance(error, PistonRejected):
-        return SandboxRejected(f"Piston refused the program: {error.message}")
+        return SandboxRejected(f"The sandbox refused the program: {error.message}")
+    log.warning("Piston: %s", error.message)
     if error.status is not None and error.status >= 500:
-        return SandboxFailed(f"Piston failed: {error.message}")
-    return SandboxUnavailable(f"The code sandbox is not available: {error.message}")
+        return SandboxFailed("The code sandbox failed to run the program; try again.")
+    return SandboxUnavailable("The code sandbox is not reachable right now; try again.")
