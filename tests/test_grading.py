@@ -214,18 +214,24 @@ async def test_time_and_memory_are_bounded(sandbox: GradingSandbox) -> None:
     assert left == []
 
 
-async def test_memory_handed_to_javascript_is_bounded_too() -> None:
-    """Buffers made with to_js live outside WebAssembly's memory and V8's heap: neither of
-    Node's limits sees them, the process's resident size does."""
-    box = GradingSandbox(PYODIDE, timeout=60, cell_timeout=3, process_memory_mb=700)
-    hoard = (
-        "from pyodide.ffi import to_js\nchunk = memoryview(bytes(64 << 20))\nkeep = []\n"
-        "while len(keep) < 40:\n    try:\n        keep.append(to_js(chunk))\n"
-        "    except BaseException:\n        pass\n"
-    )
+async def test_the_process_is_watched_and_javascript_is_out_of_reach() -> None:
+    """What JavaScript holds lives outside WebAssembly's memory and V8's heap, so the
+    process's resident size is watched too. And Python can make no JavaScript value:
+    Pyodide's makers of them (to_js, create_proxy) are gone before the submission runs."""
+    box = GradingSandbox(PYODIDE, timeout=60, cell_timeout=5, memory_mb=2048, process_memory_mb=500)
+    hoard = "keep = [b'x' * (64 << 20) for _ in range(16)]"
     outcome = await box.run([hoard], [{"name": "after it", "code": "assert True"}], [])
-    assert "more than 700 MiB" in (outcome.error or ""), outcome
+    assert "more than 500 MiB" in (outcome.error or ""), outcome
     assert outcome.tests[0]["status"] == "not_run"
+    bridge = [
+        "from pyodide.ffi import to_js",
+        "import js",
+        "import sys\nsys.modules['pyodide.ffi'].create_proxy",
+        "import sys\nsys.modules['pyodide.webloop'].scheduleCallback",
+    ]
+    outcome = await box.run(bridge, [], [])
+    assert [c["status"] for c in outcome.cells] == ["error"] * 4, outcome.cells
+    assert outcome.cells[1]["refused"] == ["<cell 2>: import js"]
 
 
 LIAR = (
@@ -445,6 +451,103 @@ TAMPERING = {
     # C code all the way from the test's call to globals(): the test's namespace held the
     # test's function, whose constants hold the expected answer.
     "the answer read from the test's constants": ORACLE.format(call="partial(getattr, O())"),
+    # Round six.
+    "a traceback kept from a test, walked back into the guard": (
+        "import builtins\n"
+        "SAVED = []\n"
+        "def nothing(*args):\n"
+        "    return None\n"
+        "class Bomb:\n"
+        "    def __del__(self):\n"
+        "        f = SAVED[0].tb_frame          # our own frame: allowed outside a test\n"
+        "        while f is not None:\n"
+        "            names = f.f_locals\n"
+        "            if 'functions' in names:\n"
+        "                functions = names['functions']\n"
+        "                for i in range(len(functions)):\n"
+        "                    if type(functions[i]) is tuple:\n"
+        "                        functions[i] = (nothing, functions[i][1])\n"
+        "                print('rewrote', len(functions), 'tests')\n"
+        "                return\n"
+        "            f = f.f_back                # not audited\n"
+        "def top_k_words(text, k):\n"
+        "    if not SAVED:\n"
+        "        try:\n"
+        "            raise ValueError\n"
+        "        except ValueError as e:\n"
+        "            SAVED.append(e.__traceback__)\n"
+        "        builtins.zz_bomb = Bomb()       # deleted by restore() before the next test\n"
+        "    return text.split()[:k]\n"
+    ),
+    "the hidden tests read through Array.prototype.entries": (
+        "import importlib, ast\n"
+        "ffi = importlib.import_module('pyodide.ffi')\n"
+        "ANSWERS = {}\n"
+        "def learn(source):\n"
+        "    tree = ast.parse(source)\n"
+        "    args = expected = None\n"
+        "    for node in ast.walk(tree):\n"
+        "        if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == 'top_k_words':\n"
+        "            args = tuple(ast.literal_eval(a) for a in node.args)\n"
+        "        if isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.Eq):\n"
+        "            try:\n"
+        "                expected = ast.literal_eval(node.comparators[0])\n"
+        "            except ValueError:\n"
+        "                pass\n"
+        "    if args is not None and expected is not None:\n"
+        "        ANSWERS[args] = expected\n"
+        "def entries(this, *rest):\n"
+        "    pairs = []\n"
+        "    for i in range(this.length):\n"
+        "        learn(this[i].code)\n"
+        "        pairs.append((i, this[i]))\n"
+        "    return pairs\n"
+        "ffi.to_js([]).constructor.prototype.entries = ffi.create_proxy(entries"
+        ", capture_this=True)\n"
+        "wrong = top_k_words\n"
+        "def top_k_words(text, k):\n"
+        "    if (text, k) in ANSWERS:\n"
+        "        return list(ANSWERS[(text, k)])\n"
+        "    return wrong(text, k)\n"
+    ),
+    "a JavaScript error turned into silence by a prototype flag": (
+        "import importlib\n"
+        "ffi = importlib.import_module('pyodide.ffi')\n"
+        "JSArray = ffi.to_js([]).constructor\n"
+        "ObjectProto = getattr(JSArray.prototype, '__proto__')\n"
+        "def top_k_words(text, k):\n"
+        "    ObjectProto.pyodide_fatal_error = True\n"
+        "    JSArray(-1)            # RangeError, re-thrown through wasm to the"
+        " runner's PyProxy call\n"
+    ),
+    "every call of the runner's into the guard taken over": (
+        "import importlib\n"
+        "ffi = importlib.import_module('pyodide.ffi')\n"
+        "JSArray = ffi.to_js([]).constructor\n"
+        "Obj = getattr(JSArray.prototype, '__proto__').constructor\n"
+        "def sample():\n"
+        "    pass\n"
+        "# [prototype of function PyProxies], built and used only on the JS side\n"
+        "protos = JSArray.of(ffi.create_proxy(sample, roundtrip=False)).map(Obj.getPrototypeOf)\n"
+        "class Spy:                     # a __len__ gives it PyProxy flags of i"
+        "ts own (no recursion)\n"
+        "    def __len__(self):\n"
+        "        return 0\n"
+        "    def __call__(self, fn, this_arg, args):\n"
+        "        name = getattr(fn, '__name__', '')\n"
+        "        if name == 'run_test':\n"
+        "            names = fn.__code__.co_freevars\n"
+        "            cells = dict(zip(names, fn.__closure__))\n"
+        "            print('holding run_test; tests in its closure:', len(cells"
+        "['functions'].cell_contents))\n"
+        '            return None                                     # "the test ran to its end"\n'
+        "        if name == 'report':\n"
+        "            return []                                       # and nothing was refused\n"
+        "        return fn(*args)\n"
+        "protos.apply = ffi.create_proxy(Spy(), capture_this=True)\n"
+        "protos.forEach(Obj.assign)     # Object.assign(proto, 0, protos): copi"
+        "es .apply onto proto\n"
+    ),
     # The same through a JavaScript function, which takes any arguments.
     "the answer read through a JavaScript function": ORACLE.format(
         call="ffi.to_js({}).constructor.apply.bind("

@@ -28,11 +28,20 @@ async def test_review_from_the_panel_and_from_a_grader_link(server: InterviewSer
         await item.locator("summary").click()
         await item.locator("textarea").fill("Strong on ties; ask about streaming.")
         await expect(item.locator(".jp-InterviewPanel-notesState")).to_have_text("Saved")
+        await item.locator("textarea").press("End")  # still writing when the room ends
         with server.client() as c:
             assert c.get(f"interview/api/rooms/{rid}").json()["notes"].startswith("Strong on")
             c.post(f"interview/api/rooms/{rid}/end").raise_for_status()
         with server.client(link_token(room["links"]["candidate"])) as candidate:
             assert "notes" not in candidate.get(f"interview/api/rooms/{rid}").json()
+        # The panel keeps up while the notes are being written, and leaves them be.
+        await expect(item).to_contain_text("· ended ·", timeout=20_000)
+        notes = item.locator("textarea")
+        assert await notes.evaluate("e => e === document.activeElement"), await lab.evaluate(
+            "document.activeElement.outerHTML.slice(0, 200)"
+        )
+        await lab.keyboard.type(" Hire?")
+        assert await notes.input_value() == "Strong on ties; ask about streaming. Hire?"
 
         # The review list: choose the room with the keys and grade it with g.
         panel = lab.locator(".jp-InterviewPanel")

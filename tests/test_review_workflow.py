@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import nbformat
 import pytest
+from jupyter_interview.review import report
 from pycrdt import Array, Map, Text
 
-from .server import TOKEN, InterviewServer, link_token
+from .server import ROOT, TOKEN, InterviewServer, link_token
 from .yclient import connect
 
 pytestmark = pytest.mark.anyio
@@ -534,3 +535,30 @@ async def test_private_notes_reach_no_room_link(server: InterviewServer) -> None
             awareness = client.channel.awareness
             presence = json.dumps(dict(awareness.states) if awareness else {})
         assert secret not in document and secret not in presence
+
+
+def test_headings_links_never_swallow_the_text_after_them() -> None:
+    """nbconvert's empty heading anchor (``<a ... />``) once made every paragraph after a
+    heading one link, on the review page and in the report."""
+
+    class Links(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.depth = 0
+            self.linked: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            self.depth += tag == "a"
+
+        def handle_endtag(self, tag: str) -> None:
+            self.depth -= tag == "a"
+
+        def handle_data(self, data: str) -> None:
+            if self.depth and data.strip():
+                self.linked.append(data.strip())
+
+    for template in ("algorithms-warmup", "sql-groupby", "pandas-cleaning"):
+        links = Links()
+        notebook = nbformat.read(ROOT / "notebooks" / f"{template}.ipynb", as_version=4)
+        links.feed(report.notebook_html(notebook))
+        assert links.linked == [], (template, links.linked[:3])

@@ -229,44 +229,78 @@ class RoomsPanel extends Widget {
   }
 
   private render(rooms: IRoom[]): void {
-    // A note being written is not redrawn under the interviewer's fingers.
-    if (this.list.contains(document.activeElement) && document.activeElement?.tagName === 'TEXTAREA') {
-      return;
-    }
-    this.list.replaceChildren(
-      ...rooms.map(room => {
-        const item = document.createElement('li');
-        item.className = `jp-InterviewPanel-room jp-mod-${room.status}`;
-        item.dataset.roomId = room.id;
-        const title = document.createElement('strong');
-        title.textContent = room.title;
-        const meta = document.createElement('div');
-        const online = room.online?.length ? `online: ${room.online.join(', ')}` : 'nobody online';
-        const ended = { submitted: 'submitted', ended: 'ended', timeout: 'timed out' };
-        const state =
-          room.status === 'ended' && room.end_reason ? ended[room.end_reason] : timeLeft(room);
-        meta.textContent = [
-          room.candidate_name ?? 'no candidate name',
-          room.mode === 'take-home' ? 'take-home' : 'live',
-          state,
-          online
-        ].join(' · ');
-        const actions = document.createElement('div');
-        actions.append(
-          button('Open', () => void this.app.commands.execute('docmanager:open', { path: room.notebook_path })),
-          button('Replay', () => void this.app.commands.execute(REPLAY, { room: room.id })),
-          button('Review', () => openPage(`interview/review/${room.id}`))
-        );
-        if (room.status === 'open') {
-          actions.append(
-            button('+10 min', () => void this.extend(room)),
-            button('End', () => void this.end(room))
-          );
+    // The room whose notes are being written keeps its element (the notes stay under the
+    // interviewer's fingers, focused); everything else about it is redrawn around them.
+    const active = document.activeElement;
+    const writing =
+      active?.tagName === 'TEXTAREA' && this.list.contains(active)
+        ? (active.closest('li') as HTMLLIElement | null)
+        : null;
+    const items = rooms.map(room => {
+      const drawn = this.item(room);
+      if (writing?.dataset.roomId !== room.id) {
+        return drawn;
+      }
+      const kept = writing.querySelector('.jp-InterviewPanel-notes');
+      writing.className = drawn.className;
+      for (const child of Array.from(writing.children)) {
+        if (child !== kept) {
+          child.remove();
         }
-        item.append(title, meta, actions, links(room), notes(room));
-        return item;
-      })
+      }
+      kept?.before(...Array.from(drawn.children).slice(0, -1));
+      return writing;
+    });
+    // Put the others around it, never moving it (moving an element takes its focus).
+    for (const child of Array.from(this.list.children)) {
+      if (child !== writing) {
+        child.remove();
+      }
+    }
+    let before = writing !== null && items.includes(writing);
+    for (const item of items) {
+      if (item === writing) {
+        before = false;
+      } else if (before) {
+        writing!.before(item);
+      } else {
+        this.list.append(item);
+      }
+    }
+  }
+
+  /** One room of the list: what it is, its actions, its links, its private notes. */
+  private item(room: IRoom): HTMLLIElement {
+    const item = document.createElement('li');
+    item.className = `jp-InterviewPanel-room jp-mod-${room.status}`;
+    item.dataset.roomId = room.id;
+    const title = document.createElement('strong');
+    title.textContent = room.title;
+    const meta = document.createElement('div');
+    const online = room.online?.length ? `online: ${room.online.join(', ')}` : 'nobody online';
+    const ended = { submitted: 'submitted', ended: 'ended', timeout: 'timed out' };
+    const state =
+      room.status === 'ended' && room.end_reason ? ended[room.end_reason] : timeLeft(room);
+    meta.textContent = [
+      room.candidate_name ?? 'no candidate name',
+      room.mode === 'take-home' ? 'take-home' : 'live',
+      state,
+      online
+    ].join(' · ');
+    const actions = document.createElement('div');
+    actions.append(
+      button('Open', () => void this.app.commands.execute('docmanager:open', { path: room.notebook_path })),
+      button('Replay', () => void this.app.commands.execute(REPLAY, { room: room.id })),
+      button('Review', () => openPage(`interview/review/${room.id}`))
     );
+    if (room.status === 'open') {
+      actions.append(
+        button('+10 min', () => void this.extend(room)),
+        button('End', () => void this.end(room))
+      );
+    }
+    item.append(title, meta, actions, links(room), notes(room));
+    return item;
   }
 
   private async extend(room: IRoom): Promise<void> {
@@ -280,7 +314,7 @@ class RoomsPanel extends Widget {
   private async end(room: IRoom): Promise<void> {
     const answer = await showDialog({
       title: 'End the interview?',
-      body: `${room.title}: the candidate's link turns read-only.`,
+      body: `${room.title}${room.candidate_name ? `, with ${room.candidate_name}` : ''}: the candidate's link turns read-only.`,
       buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'End' })]
     });
     if (answer.button.accept) {

@@ -67,6 +67,7 @@ _ATTRIBUTES = {
     "img": ["src", "alt"],
     "td": ["colspan"],
 }
+_SELF_CLOSED_LINK = re.compile(r"<a\b([^<>]*?)\s*/>", re.IGNORECASE)
 # An output bigger than this is left out of a rendered page (it is in the .ipynb).
 MAX_RENDERED_OUTPUT = 200_000
 
@@ -75,6 +76,9 @@ def _clean(element: object) -> str:
     """nbconvert's ``clean_html``, with a wider list of harmless tags: pictures only as
     ``data:`` URLs, links only within the page, no style, no script, no event handler."""
     text = element.decode() if isinstance(element, bytes) else str(element)
+    # nbconvert writes a heading's empty anchor as ``<a ... />``, which HTML reads as an
+    # open link: every paragraph after the heading became part of it.
+    text = _SELF_CLOSED_LINK.sub(r"<a\1></a>", text)
     return bleach.clean(text, tags=_TAGS, attributes=_ATTRIBUTES, protocols=["data"], strip=True)
 
 

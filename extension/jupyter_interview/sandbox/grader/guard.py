@@ -58,7 +58,8 @@ _ALWAYS = frozenset(
     }
 )
 _PREFIXES = ("ctypes.", "sys.monitoring.")
-_IMPORTS = frozenset({"ctypes", "_ctypes"})
+# ctypes writes memory; `js` and `pyodide_js` are JavaScript's side (see cut_javascript).
+_IMPORTS = frozenset({"ctypes", "_ctypes", "js", "pyodide_js"})
 _SUSPENDED_FRAMES = frozenset({"gi_frame", "cr_frame", "ag_frame"})
 # Events that change the file system: refused on Pyodide's own files.
 _CHANGES = frozenset(
@@ -73,6 +74,9 @@ _REFUSE = "jupyter_interview.refuse"  # the audit event by which the guard's sta
 
 
 _CALL = "_call_"
+# What run_test answers for a test that ran to its end: said, never assumed (a run that
+# JavaScript cut short answers nothing).
+_PASSED = "passed"
 _CALL_SOURCE = "def call(function, /, *args, **kwargs):\n    return function(*args, **kwargs)\n"
 
 
@@ -132,11 +136,45 @@ def _codes(code: object) -> set[object]:
     return found
 
 
+def cut_javascript() -> None:
+    """Take JavaScript out of the submission's reach. The runner calls into Python through
+    JavaScript objects (PyProxies, arrays, their prototypes), and a JavaScript value in
+    Python's hands leads to them all (``to_js([]).constructor.prototype``): a rewritten
+    prototype could hand the submission the guard's functions, the hidden tests, or turn
+    an error into silence. So every JavaScript value that a module holds, and every
+    function of Pyodide's that makes one from Python (``to_js``, ``create_proxy`` ...), is
+    removed from every module; ``js`` and ``pyodide_js`` may not be imported again."""
+    from pyodide.ffi import JsProxy
+
+    makers = []
+    for name in ("_pyodide_core", "pyodide.ffi", "pyodide.ffi.wrappers", "pyodide.code"):
+        module = sys.modules.get(name)
+        for value in vars(module).values() if module is not None else ():
+            origin = getattr(value, "__module__", None) or ""
+            if (
+                callable(value)
+                and origin.startswith(("pyodide", "_pyodide"))
+                and not (isinstance(value, type) and issubclass(value, BaseException))
+            ):
+                makers.append(value)
+    bridge = {id(value) for value in makers}
+    for name, module in list(sys.modules.items()):
+        if isinstance(module, JsProxy):
+            del sys.modules[name]
+            continue
+        namespace = getattr(module, "__dict__", None)
+        if type(namespace) is not dict:
+            continue
+        for key, value in list(namespace.items()):
+            if isinstance(value, JsProxy) or id(value) in bridge:
+                del namespace[key]
+
+
 def install(
     tests: list[tuple[str, str]],
 ) -> tuple[
     Callable[[str, str], None],
-    Callable[[int, dict, str], tuple[str, str] | None],
+    Callable[[int, dict, str], tuple[str, str] | str],
     Callable[[], list[str]],
 ]:
     """Add the hook; answer the runner's phase switch ("cell", "test" or "reset"), its way
@@ -176,6 +214,7 @@ def install(
         sealed |= _codes(code)
         functions.append((made(code, "hidden_test"), names))
     sealed = frozenset(sealed)
+    cut_javascript()
     # Printing a refusal's traceback walks into the guard's frames (and then into its
     # own, a generator's): refused, but not news.
     walkers = frozenset(
@@ -222,17 +261,22 @@ def install(
         path = path_of(value)
         return path is not None and (path.startswith("/lib") or ".." in path)
 
-    def suspendable(frame: object) -> bool:
+    def leads_somewhere(frame: object) -> bool:
+        """Whether a frame, or one its ``f_back`` leads to, could still run (a generator's)
+        or is the guard's or a test's. A frame that has finished keeps the frames that
+        called it as its ``f_back``: the traceback of a submission's own exception, kept
+        from a test, leads down into the test and the guard."""
         depth = 0
         while frame is not None and depth < 10_000:
-            if frame.f_code.co_flags & _SUSPENDABLE:  # type: ignore[attr-defined]
+            code = frame.f_code  # type: ignore[attr-defined]
+            if code.co_flags & _SUSPENDABLE or code in sealed:
                 return True
             frame = frame.f_back  # type: ignore[attr-defined]
             depth += 1
         return False
 
     def frame_refused(frame: object) -> bool:
-        return phase[0] == "test" or suspendable(frame)
+        return phase[0] == "test" or leads_somewhere(frame)
 
     def loaded_code(depth: int) -> bool:
         """Whether marshalled code is read by the import system, from Pyodide's files."""
@@ -274,7 +318,7 @@ def install(
                 return f"{name} (a frame)"
             if name == "tb_frame":
                 frame = args[0].tb_frame
-                if frame.f_code in sealed or frame_refused(frame):
+                if frame_refused(frame):
                     return _UNRECORDED if getframe(2).f_code in walkers else f"{name} (a frame)"
             return None
         if event == _REFUSE:
@@ -340,9 +384,9 @@ def install(
         phase[0] = name
         phase[1] = where
 
-    def run_test(index: int, main: dict, where: str) -> tuple[str, str] | None:
+    def run_test(index: int, main: dict, where: str) -> tuple[str, str] | str:
         """Run a test with the notebook's names (only plain ``str`` keys, none that hides
-        a builtin: no key of the submission's is ever compared) as its arguments; None if
+        a builtin: no key of the submission's is ever compared) as its arguments; "passed" if
         it ran to its end, else what it raised. The failure is described still in the
         test's phase (describing runs the submission's ``__str__``), so no frame, this one
         included, is within its reach."""
@@ -366,7 +410,7 @@ def install(
             except base as error:
                 failure = error
             else:
-                return None
+                return _PASSED
             try:
                 name = text(name_of(kind(failure)))
             except base:

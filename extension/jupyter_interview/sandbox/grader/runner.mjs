@@ -169,6 +169,7 @@ function newlyRefused() {
 
 const main = dictType();
 main.set('__name__', '__main__');
+
 emit({ event: 'started', load_ms: Math.round(now() - started) });
 
 function failed(type, message, began) {
@@ -195,10 +196,13 @@ function run(code, globals, phase, filename, ms, index = -1) {
     } else {
       // Through the guard, which prepared the test before the submission ran, and
       // describes a failure still in the test's phase.
-      const failure = runTest(index, globals, filename);
-      if (failure !== undefined) {
-        const [type, message] = failure.toJs();
-        failure.destroy();
+      const answer = runTest(index, globals, filename);
+      if (answer !== 'passed') {
+        if (typeof answer !== 'object' || answer === null) {
+          return failed('Error', 'The test stopped without an answer from the sandbox.', began);
+        }
+        const [type, message] = answer.toJs();
+        answer.destroy();
         return failed(type, message, began);
       }
     }
@@ -245,12 +249,14 @@ function restore() {
   setRecursion(recursion);
 }
 
-job.cells.forEach((code, index) => {
+for (let index = 0; index < job.cells.length; index++) {
+  const code = job.cells[index];
   const result = run(code, main, 'cell', `<cell ${index + 1}>`, job.cell_timeout_ms);
   emit({ event: 'cell', index, ...result, output: take(), refused: newlyRefused() });
-});
+}
 
-for (const [index, test] of job.tests.entries()) {
+for (let index = 0; index < job.tests.length; index++) {
+  const test = job.tests[index];
   restore();
   // The guard makes the test's namespace from the notebook's, and its builtins.
   const filename = `<test ${test.name}>`;
