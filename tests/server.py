@@ -52,7 +52,7 @@ class InterviewServer:
             *self.command(),
             f"--port={self.port}",
             "--ServerApp.port_retries=0",
-            f"--ServerApp.token={TOKEN}",
+            f"--IdentityProvider.token={TOKEN}",
             *self.extra_args,
         ]
         if os.geteuid() == 0:
