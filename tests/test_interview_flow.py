@@ -156,6 +156,8 @@ async def test_the_end_reaches_every_page_within_a_second(server: InterviewServe
         for key in ("Escape", "b", "a", "x", "d", "d", "Enter"):
             await candidate.keyboard.press(key)
         assert await candidate.locator(".jp-Notebook .jp-Cell").count() == cells
+        # Nothing runs any more, and the header does not say otherwise.
+        await expect(candidate.locator(".jp-InterviewHeader-kernel")).to_have_text("")
         await candidate.screenshot(path=str(ARTIFACTS / "candidate-ended.png"))
 
 

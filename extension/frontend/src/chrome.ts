@@ -193,6 +193,9 @@ export class RoomHeader extends Widget {
     if (room.status === 'ended' || this.role === 'observer') {
       this.lockPage();
     }
+    if (this.role === 'candidate') {
+      this.renderKernel();
+    }
     for (const node of [...this.runButtons, this.submitButton]) {
       if (node) {
         node.disabled = room.status !== 'open';
@@ -252,7 +255,9 @@ export class RoomHeader extends Widget {
 
   private renderKernel(): void {
     const status = this.panel.sessionContext.session?.kernel?.status ?? 'starting';
-    this.kernelNode.textContent = kernelState(status);
+    // Once the room has ended nothing runs: "Python is ready" beside greyed-out buttons
+    // would say otherwise.
+    this.kernelNode.textContent = this.room?.status === 'ended' ? '' : kernelState(status);
     this.kernelNode.dataset.status = status;
   }
 

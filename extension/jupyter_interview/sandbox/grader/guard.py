@@ -138,14 +138,23 @@ def _codes(code: object) -> set[object]:
 
 def cut_javascript() -> None:
     """Take JavaScript out of the submission's reach. The runner calls into Python through
-    JavaScript objects (PyProxies, arrays, their prototypes), and a JavaScript value in
-    Python's hands leads to them all (``to_js([]).constructor.prototype``): a rewritten
-    prototype could hand the submission the guard's functions, the hidden tests, or turn
-    an error into silence. So every JavaScript value that a module holds, and every
-    function of Pyodide's that makes one from Python (``to_js``, ``create_proxy`` ...), is
-    removed from every module; ``js`` and ``pyodide_js`` may not be imported again."""
-    from pyodide.ffi import JsProxy
+    JavaScript objects, and one JavaScript value in Python's hands leads to them all
+    (``to_js([]).constructor.prototype``), and to WebAssembly's memory itself (a PyProxy's
+    ``getBuffer``): a rewritten prototype took over the runner's calls into the guard, and
+    a view of the memory rewrote the tests' bytecode. So, before the submission runs, every
+    JavaScript value that anything of Python's holds (any dict, list, cell or default: the
+    collector lists them all) is dropped, every function of Pyodide's that makes one from
+    Python (``to_js``, ``create_proxy`` ...) is removed, ``JsException`` can no longer be
+    made from Python (it made a JavaScript ``Error``), and the import system's finder of
+    JavaScript modules goes (``js`` and ``pyodide_js`` are refused by the hook too)."""
+    import gc
 
+    from pyodide.ffi import JsException, to_js
+
+    def never(cls: type, *args: object, **kwargs: object) -> None:
+        raise TypeError("JavaScript errors cannot be made in the grading sandbox")
+
+    JsException.__new__ = never  # type: ignore[method-assign,assignment]
     makers = []
     for name in ("_pyodide_core", "pyodide.ffi", "pyodide.ffi.wrappers", "pyodide.code"):
         module = sys.modules.get(name)
@@ -158,16 +167,35 @@ def cut_javascript() -> None:
             ):
                 makers.append(value)
     bridge = {id(value) for value in makers}
+
+    # The class every JavaScript value's type derives from: ``pyodide.ffi.JsProxy`` is a
+    # stand-in whose metaclass answers isinstance (and runs Python code to do it).
+    root = type(to_js({})).__mro__[-2]
+
+    def javascript(value: object) -> bool:
+        return root in type(value).__mro__ or id(value) in bridge
+
+    sys.meta_path[:] = [f for f in sys.meta_path if not hasattr(f, "jsproxies")]
     for name, module in list(sys.modules.items()):
-        if isinstance(module, JsProxy):
+        if javascript(module):
             del sys.modules[name]
-            continue
-        namespace = getattr(module, "__dict__", None)
-        if type(namespace) is not dict:
-            continue
-        for key, value in list(namespace.items()):
-            if isinstance(value, JsProxy) or id(value) in bridge:
-                del namespace[key]
+    for holder in gc.get_objects():
+        kind = type(holder)
+        if kind is dict:
+            for key in [key for key, value in holder.items() if javascript(value)]:
+                del holder[key]
+        elif kind is list and any(javascript(value) for value in holder):
+            holder[:] = [value for value in holder if not javascript(value)]
+        elif kind.__name__ == "cell":
+            try:
+                if javascript(holder.cell_contents):
+                    holder.cell_contents = None
+            except ValueError:  # an empty cell
+                continue
+        elif kind.__name__ == "function" and any(map(javascript, holder.__defaults__ or ())):
+            holder.__defaults__ = tuple(
+                None if javascript(value) else value for value in holder.__defaults__
+            )
 
 
 def install(
