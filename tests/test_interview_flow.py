@@ -107,6 +107,9 @@ async def test_the_page_leads_nowhere_outside_the_room(server: InterviewServer) 
         await expect(code_cell(page, 0).locator(".jp-OutputArea-output")).to_have_text("56")
         assert await page.locator(".jp-Dialog").count() == 0
         assert opened == []
+        # Nor does a right click open JupyterLab's menu ("Restart Kernel…").
+        await code_cell(page, 0).click(button="right")
+        assert await page.locator(".lm-Menu").count() == 0
         # On a laptop's screen, every control of the header is on the page.
         # The header reflows on the resize event, so wait for it rather than read it at once.
         await page.set_viewport_size({"width": 1024, "height": 700})
@@ -235,6 +238,12 @@ async def test_submit_ends_the_room_for_the_candidate(server: InterviewServer) -
         with server.client() as c:
             started = c.get(f"interview/api/rooms/{room['id']}").json()
         assert started["started_at"] and started["ends_at"]
+        # More time from the interviewer is said, not only seen on the clock.
+        with server.client() as c:
+            c.post(
+                f"interview/api/rooms/{room['id']}/extend", json={"minutes": 10}
+            ).raise_for_status()
+        await expect(page.get_by_text("You have 10 more minutes.")).to_be_visible()
         await type_into(page, code_cell(page, 0), "answer = 42")
         await header_button(page, "Submit").click()
         await page.locator(".jp-Dialog").get_by_role("button", name="Submit").click()

@@ -95,6 +95,9 @@ function keepShortcutsInTheRoom(app: JupyterFrontEnd): void {
   };
   sort();
   app.commands.keyBindingChanged.connect(sort); // the shortcuts come from settings, later
+  // JupyterLab's right-click menu speaks its own language ("Restart Kernel…", "Merge Cell
+  // Above"): the browser's own menu (copy, paste) is shown instead.
+  window.addEventListener('contextmenu', event => event.stopPropagation(), true);
   window.addEventListener(
     'keydown',
     event => {
@@ -111,6 +114,14 @@ function keepShortcutsInTheRoom(app: JupyterFrontEnd): void {
     },
     true
   );
+}
+
+/** How many minutes later the room now ends than it did (0 if not later). */
+function minutesAdded(before: IRoom | null, room: IRoom): number {
+  if (!before?.ends_at || !room.ends_at) {
+    return 0;
+  }
+  return Math.round((Date.parse(room.ends_at) - Date.parse(before.ends_at)) / 60000);
 }
 
 export class RoomHeader extends Widget {
@@ -189,6 +200,12 @@ export class RoomHeader extends Widget {
     document.title = `${room.title} · interview`;
     if (room.status === 'ended' && before?.status !== 'ended' && before !== null) {
       this.announceEnd(room);
+    }
+    const added = minutesAdded(before, room);
+    if (room.status === 'open' && added > 0) {
+      // The clock jumping forward with no word would look like a fault.
+      Notification.info(`You have ${added} more minute${added > 1 ? 's' : ''}.`, { autoClose: 8000 });
+      this.warned.clear();
     }
     if (room.status === 'ended' || this.role === 'observer') {
       this.lockPage();
