@@ -685,6 +685,38 @@ TAMPERING = {
         "    start = data.find(marker, start + 1)\n"
         "print('patched', patched)\n"
     ),
+    # Round eight: a dict the garbage collector does not track still held the js object.
+    "the js object in the import hook's untracked dict": (
+        "import sys\n"
+        "finder = sys.modules['_pyodide._importhook'].jsfinder\n"
+        "J = finder.jsproxies['js']\n"
+        "def sample():\n"
+        "    pass\n"
+        "J.f = sample\n"
+        "values = J.object_values()\n"
+        "Obj = getattr(values.constructor.prototype, '__proto__').constructor\n"
+        "protos = values.map(Obj.getPrototypeOf)\n"
+        "_compile, _exec, _limit = compile, exec, sys.setrecursionlimit\n"
+        "class Spy:\n"
+        "    def __len__(self):\n"
+        "        return 0\n"
+        "    def __call__(self, this, args):\n"
+        "        a = [args[i] for i in range(args.length)]\n"
+        "        if len(a) == 3 and type(a[2]) is str and a[2].startswith('<tes"
+        "t '):\n"
+        "            return 'passed'\n"
+        "        if len(a) == 5:\n"
+        "            return _compile(*a)\n"
+        "        if len(a) == 2 and type(a[1]) is dict:\n"
+        "            return _exec(*a)\n"
+        "        if len(a) == 0:\n"
+        "            return []\n"
+        "        if len(a) == 1 and type(a[0]) is int:\n"
+        "            return _limit(a[0])\n"
+        "        return None\n"
+        "protos.apply = Spy()\n"
+        "protos.forEach(Obj.assign)\n"
+    ),
     # The same through a JavaScript function, which takes any arguments.
     "the answer read through a JavaScript function": ORACLE.format(
         call="ffi.to_js({}).constructor.apply.bind("

@@ -175,10 +175,30 @@ def cut_javascript() -> None:
     def javascript(value: object) -> bool:
         return root in type(value).__mro__ or id(value) in bridge
 
+    for finder in sys.meta_path:
+        if type(getattr(finder, "jsproxies", None)) is dict:
+            finder.jsproxies.clear()
     sys.meta_path[:] = [f for f in sys.meta_path if not hasattr(f, "jsproxies")]
     for name, module in list(sys.modules.items()):
         if javascript(module):
             del sys.modules[name]
+    # The collector lists only the containers it tracks: a dict of strs and JavaScript
+    # values is not (JavaScript values are not the collector's). So the dicts within reach
+    # of the modules (theirs, their objects', and the dicts those hold) are walked too.
+    seen: set[int] = set()
+    dicts = [vars(m) for m in list(sys.modules.values()) if type(getattr(m, "__dict__", 0)) is dict]
+    while dicts and len(seen) < 500_000:
+        namespace = dicts.pop()
+        if id(namespace) in seen:
+            continue
+        seen.add(id(namespace))
+        for key, value in list(namespace.items()):
+            if javascript(value):
+                del namespace[key]
+            elif type(value) is dict:
+                dicts.append(value)
+            elif type(getattr(value, "__dict__", None)) is dict:
+                dicts.append(value.__dict__)
     for holder in gc.get_objects():
         kind = type(holder)
         if kind is dict:

@@ -95,6 +95,7 @@ if (job.packages?.length) {
   await pyodide.loadPackage(job.packages, { messageCallback: () => undefined });
 }
 pyodide.unregisterJsModule('pyodide_js');
+pyodide.unregisterJsModule('js');
 // [0]: Pyodide's interrupt buffer; [1]: how many times the clock has fired.
 const buffer = new SharedArrayBuffer(8);
 const clockView = new Int32Array(buffer);
