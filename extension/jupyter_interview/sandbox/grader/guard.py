@@ -218,6 +218,27 @@ def cut_javascript() -> None:
             )
 
 
+def _zipped_code_members() -> dict[str, tuple[str, int, int, int]]:
+    """Where each compiled module of the archives Python imports from sits: its path as
+    the import system names it, the archive, the member's header offset, its stored size
+    and its compression. Read now, while ``zipfile`` is as Pyodide made it."""
+    import zipfile
+
+    members = {}
+    for entry in sys.path:
+        if entry.startswith("/lib/") and entry.endswith(".zip"):
+            with zipfile.ZipFile(entry) as archive:
+                for info in archive.infolist():
+                    if info.filename.endswith(".pyc"):
+                        members[f"{entry}/{info.filename}"] = (
+                            entry,
+                            info.header_offset,
+                            info.compress_size,
+                            info.compress_type,
+                        )
+    return members
+
+
 def install(
     tests: list[tuple[str, str]],
 ) -> tuple[
@@ -233,8 +254,11 @@ def install(
     import _signal
     import builtins
     import gc
+    import io
     import signal
     import traceback
+    import types
+    import zlib
     from functools import partial
     from types import MappingProxyType
 
@@ -284,11 +308,18 @@ def install(
     raw = bytes
     whole = int
     some = any
-    # The two functions of the import system that read compiled code, by identity.
+    # The import system's two readers of compiled code, by identity: from a file, and from
+    # a zip archive (Pyodide's standard library is one).
     loaders = (
         sys.modules["_frozen_importlib_external"]._compile_bytecode.__code__,
         sys.modules["zipimport"]._unmarshal_code.__code__,
     )
+    zipped = _zipped_code_members()
+    inflate = zlib.decompressobj
+    number = int.from_bytes
+    read_file = io.open_code
+    frame_type = type(getframe())
+    traceback_type = types.TracebackType
     missing = object()
     phase = ["cell", ""]
     busy = [False]
@@ -316,6 +347,8 @@ def install(
         from a test, leads down into the test and the guard."""
         depth = 0
         while frame is not None and depth < 10_000:
+            if kind(frame) is not frame_type:
+                return True  # never read what is not a frame: it could run code here
             code = frame.f_code  # type: ignore[attr-defined]
             if code.co_flags & _SUSPENDABLE or code in sealed:
                 return True
@@ -327,16 +360,43 @@ def install(
         return phase[0] == "test" or leads_somewhere(frame)
 
     def loaded_code(depth: int) -> bool:
-        """Whether marshalled code is read by the import system, from Pyodide's files."""
+        """Whether marshalled code is what the import system read from one of Pyodide's
+        files: the caller must be one of the import system's readers, and the bytes must
+        be that file's or that archive member's, read here with functions taken before the
+        submission ran (it may call a reader itself, with bytes of its own, or patch the
+        modules a reader uses)."""
         frame = getframe(depth)
         if frame.f_code is loaders[0]:
-            path = frame.f_locals.get("bytecode_path")
+            path = path_of(frame.f_locals.get("bytecode_path"))
+            data = frame.f_locals.get("data")
+            skip = 16
         elif frame.f_code is loaders[1]:
-            path = frame.f_locals.get("pathname")
+            path = path_of(frame.f_locals.get("pathname"))
+            data = frame.f_locals.get("data")
+            skip = 0
         else:
             return False
-        path = path_of(path)
-        return path is not None and path.startswith("/lib/") and ".." not in path
+        if path is None or not path.startswith("/lib/") or ".." in path:
+            return False
+        if kind(data) is not raw and kind(data) is not memoryview:
+            return False
+        member = zipped.get(path)
+        if member is not None:
+            archive, offset, size, method = member
+            with read_file(archive) as file:
+                file.seek(offset)
+                header = file.read(30)
+                file.seek(
+                    offset + 30 + number(header[26:28], "little") + number(header[28:30], "little")
+                )
+                stored = file.read(size)
+            expected = inflate(-15).decompress(stored) if method == 8 else stored
+        elif skip:
+            with read_file(path) as file:
+                expected = file.read()
+        else:
+            return False
+        return expected[skip:] == raw(data)
 
     def judge(event: str, args: tuple) -> str | None:
         """What is refused, named for the graders, or None."""
@@ -365,13 +425,16 @@ def install(
             if name in _SUSPENDED_FRAMES:
                 return f"{name} (a frame)"
             if name == "tb_frame":
+                # Events can be made up (sys.audit): only a real traceback is read.
+                if kind(args[0]) is not traceback_type:
+                    return f"{name} (a frame)"
                 frame = args[0].tb_frame
                 if frame_refused(frame):
                     return _UNRECORDED if getframe(2).f_code in walkers else f"{name} (a frame)"
             return None
         if event == _REFUSE:
             return path_of(args[0]) if args else event
-        if event == "sys._getframe" and frame_refused(args[0]):
+        if event == "sys._getframe" and (kind(args[0]) is not frame_type or frame_refused(args[0])):
             return "sys._getframe (a frame)"
         return None
 
