@@ -255,7 +255,9 @@ def install(
     import builtins
     import gc
     import io
+    import os
     import signal
+    import stat
     import traceback
     import types
     import zlib
@@ -318,6 +320,16 @@ def install(
     inflate = zlib.decompressobj
     number = int.from_bytes
     read_file = io.open_code
+    cwd = os.getcwd()  # fixed: changing it is refused
+
+    def is_directory(path: str) -> bool:
+        try:
+            return directory(status(path).st_mode)
+        except OSError:
+            return False
+
+    status = os.stat
+    directory = stat.S_ISDIR
     frame_type = type(getframe())
     traceback_type = types.TracebackType
     missing = object()
@@ -335,10 +347,17 @@ def install(
             return raw.decode(value, "latin-1")  # type: ignore[arg-type]
         return None
 
+    def canonical(path: str) -> str:
+        """A path as the file system resolves it (``//lib``, ``/./lib`` and a relative
+        ``lib`` from ``/`` are all ``/lib``); symbolic links cannot be made here."""
+        if not path.startswith("/"):
+            path = cwd + "/" + path
+        return "/" + "/".join([part for part in path.split("/") if part and part != "."])
+
     def ours(value: object) -> bool:
         """Whether a path could name one of Pyodide's own files."""
         path = path_of(value)
-        return path is not None and (path.startswith("/lib") or ".." in path)
+        return path is not None and (canonical(path).startswith("/lib") or ".." in path)
 
     def leads_somewhere(frame: object) -> bool:
         """Whether a frame, or one its ``f_back`` leads to, could still run (a generator's)
@@ -376,10 +395,11 @@ def install(
             skip = 0
         else:
             return False
-        if path is None or not path.startswith("/lib/") or ".." in path:
+        if path is None or ".." in path or not canonical(path).startswith("/lib/"):
             return False
         if kind(data) is not raw and kind(data) is not memoryview:
             return False
+        path = canonical(path)
         member = zipped.get(path)
         if member is not None:
             archive, offset, size, method = member
@@ -417,7 +437,11 @@ def install(
             writes = some(c in mode for c in "wax+") or (
                 kind(flags) is whole and flags & _WRITE_FLAGS
             )
-            return f"writing {path_of(args[0])}" if writes and ours(args[0]) else None
+            if writes and ours(args[0]):
+                return f"writing {path_of(args[0])}"
+            # A directory's descriptor would let a relative path (dir_fd) name any file.
+            path = path_of(args[0])
+            return "opening a directory" if path is not None and is_directory(path) else None
         if event in _CHANGES:
             return event if some(ours(arg) for arg in args) else None
         if event == "object.__getattr__":
