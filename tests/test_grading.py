@@ -262,6 +262,48 @@ ORACLE = (
     "top_k_words = {call}\n"
 )
 
+# Forged compiled code (a generator whose flags do not say so) written into /lib, then
+# read back through the import system's reader; WRITE is how the file gets written.
+FORGED_IN_LIB = (
+    "import sys, marshal\n"
+    "from _frozen_importlib_external import _compile_bytecode\n"
+    "\n"
+    "class Liar:\n"
+    "    def __eq__(self, other):\n"
+    "        return True\n"
+    "    __hash__ = None\n"
+    "    def __iter__(self):\n"
+    "        return iter(())\n"
+    "\n"
+    "def walk():\n"
+    "    frame = sys._getframe()\n"
+    "    yield frame\n"
+    "    while True:\n"
+    "        yield frame.f_back.f_back.f_back   # generator <- top_k_words <- call <-"
+    " hidden_test\n"
+    "\n"
+    "data = bytearray(marshal.dumps(walk.__code__))\n"
+    "flags = int.from_bytes(data[17:21], 'little')\n"
+    "data[17:21] = (flags & ~0x20).to_bytes(4, 'little')   # no longer says \"generato"
+    'r"\n'
+    "data = bytes(data)\n"
+    "WRITE\n"
+    "    f.write(b'\\0' * 16 + data)\n"
+    "# the guard re-reads /lib/walk.pyc, finds the same bytes, and lets marshal.loads"
+    " run\n"
+    "walk.__code__ = _compile_bytecode(data, 'walk', '/lib/walk.pyc')\n"
+    "steps = walk()\n"
+    'steps.send(None)          # sys._getframe() in a "non-generator": allowed\n'
+    "\n"
+    "def top_k_words(text, k):\n"
+    "    test = steps.send(None)\n"
+    "    names = test.f_locals   # FrameLocalsProxy: writes through to the test's fas"
+    "t locals / cells\n"
+    "    names['type'] = lambda *a: list\n"
+    "    names['all'] = lambda *a: True\n"
+    "    return Liar()\n"
+)
+
 TAMPERING = {
     "prints passed": (
         "print('All tests passed')\n"
@@ -845,92 +887,14 @@ TAMPERING = {
         'sys.audit("sys._getframe", Forged())\n'
     ),
     # Round ten: paths the file system resolves into /lib.
-    "a forged generator written into /lib through /./lib": (
-        "import sys, marshal\n"
-        "from _frozen_importlib_external import _compile_bytecode\n"
-        "\n"
-        "class Liar:\n"
-        "    def __eq__(self, other):\n"
-        "        return True\n"
-        "    __hash__ = None\n"
-        "    def __iter__(self):\n"
-        "        return iter(())\n"
-        "\n"
-        "def walk():\n"
-        "    frame = sys._getframe()\n"
-        "    yield frame\n"
-        "    while True:\n"
-        "        yield frame.f_back.f_back.f_back   # generator <- top_k_words "
-        "<- call <- hidden_test\n"
-        "\n"
-        "data = bytearray(marshal.dumps(walk.__code__))\n"
-        "flags = int.from_bytes(data[17:21], 'little')\n"
-        "data[17:21] = (flags & ~0x20).to_bytes(4, 'little')   # no longer says"
-        ' "generator"\n'
-        "data = bytes(data)\n"
-        '# "/./lib/..." is not refused (the guard checks startswith("/lib")), y'
-        "et it is /lib/...\n"
-        "with open('/./lib/walk.pyc', 'wb') as f:\n"
-        "    f.write(b'\\0' * 16 + data)\n"
-        "# the guard re-reads /lib/walk.pyc, finds the same bytes, and lets mar"
-        "shal.loads run\n"
-        "walk.__code__ = _compile_bytecode(data, 'walk', '/lib/walk.pyc')\n"
-        "steps = walk()\n"
-        'steps.send(None)          # sys._getframe() in a "non-generator": allo'
-        "wed\n"
-        "\n"
-        "def top_k_words(text, k):\n"
-        "    test = steps.send(None)\n"
-        "    names = test.f_locals   # FrameLocalsProxy: writes through to the "
-        "test's fast locals / cells\n"
-        "    names['type'] = lambda *a: list\n"
-        "    names['all'] = lambda *a: True\n"
-        "    return Liar()\n"
+    "a forged generator written into /lib through /./lib": FORGED_IN_LIB.replace(
+        "WRITE\n", "with open('/./lib/walk.pyc', 'wb') as f:\n"
     ),
-    "a forged generator written into /lib through a directory's descriptor": (
-        "import sys, marshal\n"
-        "from _frozen_importlib_external import _compile_bytecode\n"
-        "\n"
-        "class Liar:\n"
-        "    def __eq__(self, other):\n"
-        "        return True\n"
-        "    __hash__ = None\n"
-        "    def __iter__(self):\n"
-        "        return iter(())\n"
-        "\n"
-        "def walk():\n"
-        "    frame = sys._getframe()\n"
-        "    yield frame\n"
-        "    while True:\n"
-        "        yield frame.f_back.f_back.f_back   # generator <- top_k_words "
-        "<- call <- hidden_test\n"
-        "\n"
-        "data = bytearray(marshal.dumps(walk.__code__))\n"
-        "flags = int.from_bytes(data[17:21], 'little')\n"
-        "data[17:21] = (flags & ~0x20).to_bytes(4, 'little')   # no longer says"
-        ' "generator"\n'
-        "data = bytes(data)\n"
-        '# "/./lib/..." is not refused (the guard checks startswith("/lib")), y'
-        "et it is /lib/...\n"
+    "a forged generator written into /lib through a directory's descriptor": FORGED_IN_LIB.replace(
+        "WRITE\n",
         "import os\n"
         "root = os.open('/', os.O_RDONLY)\n"
-        "with open(os.open('lib/walk.pyc', os.O_WRONLY | os.O_CREAT, dir_fd=roo"
-        "t), 'wb') as f:\n"
-        "    f.write(b'\\0' * 16 + data)\n"
-        "# the guard re-reads /lib/walk.pyc, finds the same bytes, and lets mar"
-        "shal.loads run\n"
-        "walk.__code__ = _compile_bytecode(data, 'walk', '/lib/walk.pyc')\n"
-        "steps = walk()\n"
-        'steps.send(None)          # sys._getframe() in a "non-generator": allo'
-        "wed\n"
-        "\n"
-        "def top_k_words(text, k):\n"
-        "    test = steps.send(None)\n"
-        "    names = test.f_locals   # FrameLocalsProxy: writes through to the "
-        "test's fast locals / cells\n"
-        "    names['type'] = lambda *a: list\n"
-        "    names['all'] = lambda *a: True\n"
-        "    return Liar()\n"
+        "with open(os.open('lib/walk.pyc', os.O_WRONLY | os.O_CREAT, dir_fd=root), 'wb') as f:\n",
     ),
     # The same through a JavaScript function, which takes any arguments.
     "the answer read through a JavaScript function": ORACLE.format(

@@ -330,7 +330,7 @@ def install(
 
     status = os.stat
     directory = stat.S_ISDIR
-    frame_type = type(getframe())
+    frame_type = types.FrameType
     traceback_type = types.TracebackType
     missing = object()
     phase = ["cell", ""]
