@@ -106,6 +106,9 @@ async def test_an_interview_is_recorded_and_replayed(server: InterviewServer) ->
         await replay.locator(".jp-InterviewReplay-marker").first.click()
         start = int(await replay.get_attribute("data-seq") or 0)
         await replay.get_by_role("button", name="▶ Play").click()
+        # The button reads "▶ Play" again only once playing stops, but it may not have
+        # changed yet when first looked at: wait for the playhead to move first.
+        await expect(replay).not_to_have_attribute("data-seq", str(start), timeout=60_000)
         await expect(replay.get_by_role("button", name="▶ Play")).to_be_visible(timeout=60_000)
         assert int(await replay.get_attribute("data-seq") or 0) > start
         await expect(replay.locator(".jp-InterviewReplay-notebook")).to_contain_text("Linus")
