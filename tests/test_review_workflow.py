@@ -359,6 +359,30 @@ async def test_rooms_past_retention_are_purged(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_no_request_is_answered_before_expired_rooms_are_purged(tmp_path: Path) -> None:
+    """jupyter_server listens before it runs the extensions' start hooks: a request that
+    came in between saw rooms half erased (their links dead, their folders still there)."""
+    server = InterviewServer(tmp_path / "data").start()
+    try:
+        expired = [server.create_room(template="sql-groupby") for _ in range(20)]
+        with server.client() as c:
+            for room in expired:
+                c.post(f"interview/api/rooms/{room['id']}/end").raise_for_status()
+    finally:
+        server.stop()
+    folders = [(server.data_dir / r["notebook_path"]).parent for r in expired]
+    assert all(folder.is_dir() for folder in folders)
+    with sqlite3.connect(server.data_dir / ".interview.db") as db:
+        long_ago = (datetime.now(UTC) - timedelta(days=31)).isoformat()
+        db.execute("UPDATE rooms SET ended_at = ?", (long_ago,))
+    server.extra_args.append("--InterviewApp.retention_days=30")
+    server.start()  # its first answer (to the health check) is the first request it served
+    try:
+        assert [folder.name for folder in folders if folder.exists()] == []
+    finally:
+        server.stop()
+
+
 async def test_a_notebook_nbconvert_refuses_still_opens_for_review(server: InterviewServer) -> None:
     """Fields of the wrong type and huge outputs (1.5 MB, under the room's 2 MiB limit),
     written by the candidate, neither break the review page nor the report."""

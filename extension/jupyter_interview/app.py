@@ -365,8 +365,9 @@ class InterviewApp(ExtensionApp):
             )
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:  # type: ignore[no-untyped-def]
-        """Once every extension is loaded: rooms' file ids after a move of the data
-        directory (``relocate_file_ids``), then trim costs off the sync hot path.
+        """Once every extension is loaded: expired rooms purged and rooms' file ids moved
+        after a move of the data directory, with every request held until both are done
+        (jupyter_server is already listening), then trim costs off the sync hot path.
 
         Logging: traitlets leaves each app's logger at DEBUG and filters in the console
         handler, so the debug calls on the hot path (pycrdt-websocket logs every message it
@@ -387,17 +388,12 @@ class InterviewApp(ExtensionApp):
         """
         self.clock.start(asyncio.get_running_loop())
         if not self.manage_server:
+            self.gate.ready.set()
             return
-        self.settings["interview_timelines"].watch(self.rooms, self.log)
-        if self.grader is not None and self.grade_on_end:
-            self.grader.watch()
-        if self.eraser is not None:
-            await self.eraser.start(self.retention_days)
-        # Before any room opens (this runs before the first request is handled); the file id
-        # manager exists only once every extension is loaded.
-        file_ids = serverapp.web_app.settings.get("file_id_manager")
-        if file_ids is not None and self.bridge.history is not None:
-            relocate_file_ids(self.rooms, self.bridge.history, file_ids, self.log)
+        try:
+            await self._prepare_rooms(serverapp)
+        finally:
+            self.gate.ready.set()  # requests were held until now (see access/gate.py)
         apps = [serverapp] + [
             app for apps in serverapp.extension_manager.extension_apps.values() for app in apps
         ]
@@ -408,6 +404,18 @@ class InterviewApp(ExtensionApp):
         gc.freeze()
         young, middle, _ = gc.get_threshold()
         gc.set_threshold(young, middle, 100)
+
+    async def _prepare_rooms(self, serverapp) -> None:  # type: ignore[no-untyped-def]
+        """What must be done before any request is served: expired rooms purged, rooms'
+        file ids moved (the file id manager exists only once every extension is loaded)."""
+        self.settings["interview_timelines"].watch(self.rooms, self.log)
+        if self.grader is not None and self.grade_on_end:
+            self.grader.watch()
+        if self.eraser is not None:
+            await self.eraser.start(self.retention_days)
+        file_ids = serverapp.web_app.settings.get("file_id_manager")
+        if file_ids is not None and self.bridge.history is not None:
+            relocate_file_ids(self.rooms, self.bridge.history, file_ids, self.log)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes.handlers())

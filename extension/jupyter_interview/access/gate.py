@@ -3,10 +3,16 @@
 One instance lives in the web app's settings (``interview_gate``). The identity provider
 and the authorizer are created by the server before extensions load, so they find the
 gate there at request time.
+
+The gate also holds requests until the server is ready: jupyter_server starts listening
+before it runs the extensions' start hooks, and ours purge expired rooms and move rooms'
+file ids. A request served in between would see a room half erased or a link that finds
+no notebook.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from tornado.web import RequestHandler
@@ -33,6 +39,7 @@ class RoomGate:
         self.base_url = base_url
         self.ended_candidate_link = ended_candidate_link
         self.policy = policy or RoomPolicy()
+        self.ready = asyncio.Event()
 
     def user_for_token(self, token: str) -> RoomUser | None:
         """The room user a link token stands for, or None for an unknown or dead link."""

@@ -52,11 +52,13 @@ class InterviewIdentityProvider(PasswordIdentityProvider):
         return user
 
     async def get_user(self, handler: RequestHandler) -> User | None:  # type: ignore[override]
+        gate = gate_of(handler)
+        if gate is not None:
+            await gate.ready.wait()  # every request that names a user waits for start-up
         user = await super().get_user(handler)  # type: ignore[misc]
         if user is None:
             return None
         if isinstance(user, RoomUser):
-            gate = gate_of(handler)
             if gate is None or not gate.allows(user, handler):
                 return None
             connection_user.set(user)
