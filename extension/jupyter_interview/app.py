@@ -386,14 +386,14 @@ class InterviewApp(ExtensionApp):
         over every 5 ms by default, which added up to that to the sync p99; 1 ms keeps
         the handover short while the event loop is busy.
         """
-        self.clock.start(asyncio.get_running_loop())
-        if not self.manage_server:
-            self.gate.ready.set()
-            return
         try:
-            await self._prepare_rooms(serverapp)
+            self.clock.start(asyncio.get_running_loop())
+            if self.manage_server:
+                await self._prepare_rooms(serverapp)
         finally:
             self.gate.ready.set()  # requests were held until now (see access/gate.py)
+        if not self.manage_server:
+            return
         apps = [serverapp] + [
             app for apps in serverapp.extension_manager.extension_apps.values() for app in apps
         ]
