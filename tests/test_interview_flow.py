@@ -87,6 +87,16 @@ async def test_the_page_leads_nowhere_outside_the_room(server: InterviewServer) 
             "ipynb",
         ):
             assert jargon not in text, jargon
+        titles = await page.eval_on_selector_all(
+            "[title]", "els => els.filter(e => e.checkVisibility()).map(e => e.title)"
+        )
+        assert [t for t in titles if re.search(r"kernel|checkpoint", t, re.I)] == []
+        kinds = await page.eval_on_selector_all(
+            ".jp-Notebook-toolbarCellTypeDropdown option",
+            "els => els.filter(e => getComputedStyle(e).display !== 'none')"
+            ".map(e => e.textContent)",
+        )
+        assert kinds == ["-", "Code", "Markdown"]
         hrefs = await page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         for href in hrefs:
             assert not re.search(r"/(lab|tree|logout|login|api|files|edit|terminals)\b", href), href
