@@ -25,6 +25,8 @@ async def test_new_interview_from_the_panel(server: InterviewServer) -> None:
         await dialog.locator("select").first.select_option("algorithms-warmup")
         await dialog.get_by_placeholder("Title (optional)").fill("Panel-made interview")
         await dialog.get_by_placeholder("Candidate name").fill("Barbara Liskov")
+        await dialog.locator("input[type=number]").fill("25")
+        await lab.screenshot(path=str(ARTIFACTS / "new-interview-dialog.png"))
         await dialog.get_by_role("button", name="Create").click()
         # The room's notebook opens in JupyterLab, with its banner. JupyterLab may also
         # restore notebooks that earlier tests opened on this server: find the new one's.
@@ -49,6 +51,7 @@ async def test_new_interview_from_the_panel(server: InterviewServer) -> None:
     assert copied == made[0]["links"]["observer"]
     assert made[0]["candidate_name"] == "Barbara Liskov"
     assert made[0]["template"] == "algorithms-warmup"
+    assert made[0]["duration_minutes"] == 25
 
 
 async def test_ending_a_room_turns_the_candidate_page_read_only(server: InterviewServer) -> None:

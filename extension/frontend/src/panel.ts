@@ -20,7 +20,7 @@ import {
 import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { ILauncher } from '@jupyterlab/launcher';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { notebookIcon, usersIcon } from '@jupyterlab/ui-components';
+import { LabIcon, notebookIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import { IRoom, ITemplate, openPage, requestAPI, timeLeft } from './api';
@@ -48,6 +48,16 @@ class NewInterviewForm extends Widget {
     this.titleInput = this.input('Title (optional)');
     this.candidate = this.input('Candidate name');
     this.interviewer = this.input('Your name, as the candidate sees it (optional)');
+    this.minutes = this.input('');
+    this.minutes.type = 'number';
+    this.minutes.min = '1';
+    this.minutes.max = '480';
+    const byTemplate = new Map(templates.map(t => [t.name, t.duration_minutes]));
+    const showLength = () => {
+      this.minutes.placeholder = `${byTemplate.get(this.template.value) ?? ''} (the template's)`;
+    };
+    this.template.addEventListener('change', showLength);
+    showLength();
     this.mode = document.createElement('select');
     for (const [value, text] of [
       ['live', 'Live: you take part'],
@@ -63,12 +73,16 @@ class NewInterviewForm extends Widget {
       label('Kind', this.mode),
       label('Title', this.titleInput),
       label('Candidate', this.candidate),
+      label('Minutes', this.minutes),
       label('Interviewer', this.interviewer)
     );
   }
 
-  getValue(): Record<string, string> {
-    const body: Record<string, string> = { template: this.template.value, mode: this.mode.value };
+  getValue(): Record<string, string | number> {
+    const body: Record<string, string | number> = {
+      template: this.template.value,
+      mode: this.mode.value
+    };
     const optional: [string, HTMLInputElement][] = [
       ['title', this.titleInput],
       ['candidate_name', this.candidate],
@@ -78,6 +92,9 @@ class NewInterviewForm extends Widget {
       if (input.value.trim()) {
         body[key] = input.value.trim();
       }
+    }
+    if (this.minutes.value.trim()) {
+      body.duration_minutes = Number(this.minutes.value);
     }
     return body;
   }
@@ -94,6 +111,7 @@ class NewInterviewForm extends Widget {
   private readonly titleInput: HTMLInputElement;
   private readonly candidate: HTMLInputElement;
   private readonly interviewer: HTMLInputElement;
+  private readonly minutes: HTMLInputElement;
 }
 
 function label(text: string, control: HTMLElement): HTMLLabelElement {
@@ -167,13 +185,23 @@ async function newInterview(app: JupyterFrontEnd): Promise<IRoom | null> {
   return room;
 }
 
+/** A speech bubble with code in it: the Interviews tab, told apart from Collaboration's. */
+const interviewIcon = new LabIcon({
+  name: 'jupyter-interview:interviews',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">' +
+    '<path class="jp-icon3" fill="#616161" d="M4 3h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 ' +
+    '4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm5.3 4.3L6.6 10l2.7 2.7 1.4-1.4L9.4 10l1.3-1.3-1.4' +
+    '-1.4zm5.4 0-1.4 1.4 1.3 1.3-1.3 1.3 1.4 1.4 2.7-2.7-2.7-2.7z"/></svg>'
+});
+
 /** The side panel: every room, newest first; or the review list. */
 class RoomsPanel extends Widget {
   constructor(private readonly app: JupyterFrontEnd) {
     super();
     this.id = 'jupyter-interview-rooms';
     this.addClass('jp-InterviewPanel');
-    this.title.icon = usersIcon;
+    this.title.icon = interviewIcon;
     this.title.caption = 'Interviews';
     const header = document.createElement('div');
     header.className = 'jp-InterviewPanel-header';
