@@ -431,6 +431,21 @@ async def test_evidence_is_read_as_the_timeline_shows_it(server: InterviewServer
         assert evidence["complexity"][0]["seq"] == first
         assert evidence["code-quality"] == [{"seq": None, "cell_id": None, "note": "a note"}]
         assert mine["summary"] == "kept" and mine["status"] == "draft"
+        # The form gives the moments back as they were typed (#n), and a save comes back
+        # to the scorecard, not to the top of the page.
+        assert f'name="evidence-complexity" size=12 value="#{first}"' in r.text
+        form["evidence-code-quality"] = f"#{first}"
+        r = grader.post(url, data=form, follow_redirects=False)
+        assert r.status_code == 302 and r.headers["Location"].endswith("#scorecard")
+        # A submitted card is changed, not turned back into a draft.
+        scores = {
+            f"score-{n}": "3"
+            for n in ("correctness", "complexity", "code-quality", "communication")
+        }
+        form |= scores | {"action": "submit", "recommendation": "yes"}
+        assert grader.post(url, data=form).status_code == 200
+        page = grader.get(url).text
+        assert "Save draft" not in page and ">Save changes</button>" in page
     finally:
         grader.close()
 

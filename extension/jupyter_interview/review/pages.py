@@ -61,6 +61,11 @@ def _esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
+def _moment(evidence: Evidence | None) -> str:
+    """A moment as the timeline shows it (and as the grader typed it): #n."""
+    return "" if evidence is None or evidence.seq is None else f"#{evidence.seq}"
+
+
 class ReviewPageHandler(ReviewAccess, JupyterHandler):
     def set_default_headers(self) -> None:
         super().set_default_headers()
@@ -127,9 +132,10 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
                 return
         else:
             raise web.HTTPError(400, "Unknown action")
-        done = "graded" if action == "grade" else "saved"
+        done, section = ("graded", "tests") if action == "grade" else ("saved", "scorecard")
         target = url_path_join(self.base_url, "interview/review", room.id)
-        self.redirect(f"{target}?done={done}" + (f"&at={at}" if at else ""))
+        # Back where the grader was, not at the top of a long page.
+        self.redirect(f"{target}?done={done}" + (f"&at={at}" if at else "") + f"#{section}")
 
     async def moment_reader(
         self, room: Room, unread: list[str]
@@ -218,7 +224,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             f'<a href="{api}/export.ipynb">Notebook (.ipynb)</a> · '
             f'<a href="{api}/results.json">results.json</a></p>',
             f"<h2>The interview</h2>{summary_html(timeline_summary(events, room))}",
-            f"<h2>Hidden tests</h2>{tests_html(grade, self.hidden_tests(room))}",
+            f"<h2 id=tests>Hidden tests</h2>{tests_html(grade, self.hidden_tests(room))}",
             self.form(
                 base,
                 "grade",
@@ -229,7 +235,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             f"<h2>The notebook {self.moment_label(at, moment.time)}</h2>",
             await asyncio.to_thread(notebook_html, notebook),
             self.private_notes(room),
-            f"<h2>Your scorecard</h2>{self.scorecard_form(base, view, moment.seq)}",
+            f"<h2 id=scorecard>Your scorecard</h2>{self.scorecard_form(base, view, moment.seq)}",
             f"<h2>The other scorecards</h2>{self.others(view)}",
         ]
         return _page(f"Review: {room.title}", "".join(body))
@@ -327,7 +333,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
                 f'<label>Comment<textarea name="comment-{_esc(criterion.name)}">'
                 f"{_esc(score.comment if score else '')}</textarea></label>"
                 f'<label>Evidence: moment <input name="evidence-{_esc(criterion.name)}" '
-                f'size=12 value="{evidence.seq if evidence and evidence.seq is not None else ""}"'
+                f'size=12 value="{_moment(evidence)}"'
                 f' placeholder="#{seq} or mm:ss"></label> '
                 f'<input name="evidence-note-{_esc(criterion.name)}" size=40 '
                 f'value="{_esc(evidence.note if evidence else "")}" placeholder="what it shows">'
@@ -344,7 +350,10 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             f"{options}</select></label>"
             '<label class=block>Summary<textarea name="summary">'
             f"{_esc(mine.summary if mine else '')}</textarea></label>"
-            '<button name="action" value="save">Save draft</button> '
+            # A submitted card stays submitted: its changes are saved as such.
+            '<button name="action" value="submit">Save changes</button></form>'
+            if mine and mine.status == "submitted"
+            else '<button name="action" value="save">Save draft</button> '
             '<button name="action" value="submit">Submit</button></form>'
         )
         if mine:
