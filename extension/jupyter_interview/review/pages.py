@@ -245,7 +245,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             tests = self.settings["interview_templates"].get(room.template).meta.hidden_tests
         except InterviewError:
             return {}
-        return {test.name: test.code for test in tests}
+        return {test.name: test.readable for test in tests}
 
     def private_notes(self, room: Room) -> str:
         """The interviewer's own notes, beside their scorecard: never on a grader link's page."""
@@ -350,12 +350,15 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             f"{options}</select></label>"
             '<label class=block>Summary<textarea name="summary">'
             f"{_esc(mine.summary if mine else '')}</textarea></label>"
-            # A submitted card stays submitted: its changes are saved as such.
-            '<button name="action" value="submit">Save changes</button></form>'
-            if mine and mine.status == "submitted"
-            else '<button name="action" value="save">Save draft</button> '
-            '<button name="action" value="submit">Submit</button></form>'
         )
+        if mine and mine.status == "submitted":
+            # A submitted card stays submitted: its changes are saved as such.
+            parts.append('<button name="action" value="submit">Save changes</button></form>')
+        else:
+            parts.append(
+                '<button name="action" value="save">Save draft</button> '
+                '<button name="action" value="submit">Submit</button></form>'
+            )
         if mine:
             status = "submitted" if mine.status == "submitted" else "a draft"
             history = "".join(
