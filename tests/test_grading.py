@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from jupyter_interview.api.models import GradeOut
+from jupyter_interview.api.models import GradeOut, HiddenTest
 from jupyter_interview.review import report
 from jupyter_interview.review.grading import GradeStore
 from jupyter_interview.sandbox.grading import (
@@ -26,6 +26,8 @@ from jupyter_interview.sandbox.grading import (
     _line,
     submission_cells,
 )
+from jupyter_interview.sandbox.verdict import judge
+from pydantic import ValidationError
 
 from .server import ROOT, TOKEN, InterviewServer, link_token
 from .yclient import connect
@@ -62,6 +64,20 @@ def active_regions(events, min_users=2):
 def hidden_tests(template: str) -> list[dict[str, str]]:
     nb = nbformat.read(TEMPLATES / f"{template}.ipynb", as_version=4)
     return [dict(t) for t in nb.metadata["interview"]["hidden_tests"]]
+
+
+def as_statements(tests: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The algorithms template's call tests written as statements, whose verdict the
+    sandbox makes itself (and the guard must protect)."""
+    return [
+        {
+            "name": t["name"],
+            "code": f"result = {t['call']}\n"
+            "assert type(result) is list and all(type(w) is str for w in result)\n"
+            f"assert result == {t['expected']}, result\n",
+        }
+        for t in tests
+    ]
 
 
 def template_cells(template: str) -> list[str | None]:
@@ -921,11 +937,88 @@ async def test_a_patched_standard_module_and_a_huge_error_change_nothing(
     assert len(outcome.tests[1]["type"]) <= 200
 
 
+@pytest.mark.parametrize("form", ["calls", "statements"])
 @pytest.mark.parametrize("trick", TAMPERING)
-async def test_a_tampered_test_does_not_pass(sandbox: GradingSandbox, trick: str) -> None:
+async def test_a_tampered_test_does_not_pass(
+    sandbox: GradingSandbox, trick: str, form: str
+) -> None:
+    """Each trick against both kinds of hidden test: calls, whose verdict the server
+    makes, and statements, whose verdict only the guard protects."""
     cells = [*template_cells("algorithms-warmup"), TOP_K_WRONG, TAMPERING[trick]]
-    outcome = await sandbox.run(cells, hidden_tests("algorithms-warmup")[:2], [])
+    tests = hidden_tests("algorithms-warmup")[:2]
+    outcome = await sandbox.run(cells, as_statements(tests) if form == "statements" else tests, [])
     assert all(t["status"] != "pass" for t in outcome.tests), outcome.tests
+
+
+async def test_a_call_tests_expected_value_never_reaches_the_sandbox(tmp_path: Path) -> None:
+    """What the sandbox's process is given, read by a stand-in for Node: the call, never
+    the value it must return."""
+
+    class Recorder(GradingSandbox):
+        def command(self, results_fd: int) -> list[str]:
+            return ["sh", "-c", f"cat > {tmp_path / 'job.json'}"]
+
+        def problem(self) -> str | None:
+            return None
+
+    test = {"name": "t", "call": "top_k_words('a b', 1)", "expected": "['zq-secret-7781']"}
+    outcome = await Recorder(PYODIDE, timeout=10).run(["x = 1"], [test], [])
+    job = (tmp_path / "job.json").read_text()
+    assert "top_k_words('a b', 1)" in job and "zq-secret-7781" not in job
+    assert statuses(outcome) == ["not_run"]
+
+
+async def test_a_call_test_compares_exact_plain_values(sandbox: GradingSandbox) -> None:
+    """The value goes back as a literal of plain types and is compared in the server: a
+    tuple is not a list, True is not 1, an object that equals anything is no value."""
+    cells = [
+        "class Anything(list):\n    def __eq__(self, other):\n        return True\n"
+        "def answer(kind):\n    return {'list': ['c', 'b'], 'tuple': ('c', 'b'), "
+        "'bool': True, 'int': 70, 'anything': Anything(), 'nan': float('nan'), "
+        "'nested': {'a': [(1, 2.5)], 'b': {1, 2}, 'c': None}}[kind]"
+    ]
+    cases = [
+        ("list", "['c', 'b']", "pass"),
+        ("tuple", "['c', 'b']", "fail"),
+        ("bool", "1", "fail"),
+        ("int", "70.0", "pass"),
+        ("anything", "[]", "error"),
+        ("nan", "0.0", "fail"),
+        ("nested", "{'a': [(1, 2.5)], 'b': {2, 1}, 'c': None}", "pass"),
+    ]
+    tests = [
+        {"name": kind, "call": f"answer({kind!r})", "expected": expected}
+        for kind, expected, _ in cases
+    ]
+    outcome = await sandbox.run(cells, tests, [])
+    assert statuses(outcome) == [status for _, _, status in cases], outcome.tests
+    assert outcome.tests[1]["message"] == "expected ['c', 'b'], got ('c', 'b')"
+    assert "not made only of None, bool" in outcome.tests[4]["message"]
+
+
+def test_a_reported_value_is_judged_whatever_it_is() -> None:
+    """The server reads what the sandbox reports as untrusted text."""
+    assert judge("[1]", "[1]") == ("pass", None)
+    assert judge("[1]", "[" * 10_000 + "]" * 10_000)[0] == "fail"
+    assert judge("[1]", "__import__('os').system('id')")[0] == "fail"
+    assert judge("[1]", "9" * 50_000)[0] == "fail"
+    assert judge("[1]", None)[0] == "error"
+    assert judge("[1]", "1" * 200_000)[0] == "error"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"code": "pass", "call": "f()", "expected": "1"},
+        {"call": "f()"},
+        {"expected": "1"},
+        {"call": "import os", "expected": "1"},
+        {"call": "f()", "expected": "__import__('os')"},
+    ],
+)
+def test_a_hidden_test_has_one_form(fields: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        HiddenTest(name="t", **fields)
 
 
 async def test_a_tests_own_variables_are_out_of_reach(sandbox: GradingSandbox) -> None:

@@ -5,10 +5,11 @@ These pydantic models are also the source of ``openapi.json``.
 
 from __future__ import annotations
 
+import ast
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 RoomStatus = Literal["open", "ended"]
 # live: an interviewer takes part; take-home: the candidate alone, from first visit to
@@ -29,10 +30,52 @@ class _Strict(BaseModel):
 
 
 class HiddenTest(_Strict):
-    """A test graders run against the finished notebook; never copied into a room."""
+    """A test graders run against the finished notebook; never copied into a room.
+
+    Either a ``call`` and the value it must return (``expected``): the sandbox reports what
+    the call returned and the server compares, so the expected value never reaches the
+    submission's interpreter. Or statements (``code``) that pass when they run to their end:
+    for what a value cannot say (a DataFrame's type), with a verdict made in the sandbox.
+    """
 
     name: str = Field(min_length=1, max_length=200)
-    code: str = Field(min_length=1, max_length=100_000)
+    code: str | None = Field(
+        default=None, min_length=1, max_length=100_000, description="statements"
+    )
+    call: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10_000,
+        description="a Python expression, run with the notebook's names",
+    )
+    expected: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100_000,
+        description="what the call must return, as a Python literal",
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> HiddenTest:
+        if (self.code is None) == (self.call is None) or (self.call is None) != (
+            self.expected is None
+        ):
+            raise ValueError("a hidden test has either `code`, or `call` and `expected`")
+        if self.call is not None:
+            try:
+                ast.parse(self.call, mode="eval")
+            except SyntaxError as e:
+                raise ValueError(f"`call` is not a Python expression: {e.msg}") from None
+            try:
+                ast.literal_eval(self.expected or "")
+            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+                raise ValueError("`expected` is not a Python literal") from None
+        return self
+
+    @property
+    def readable(self) -> str:
+        """The test as a grader reads it."""
+        return self.code if self.code is not None else f"{self.call} == {self.expected}"
 
 
 class RubricLevel(_Strict):

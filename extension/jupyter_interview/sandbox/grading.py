@@ -44,6 +44,7 @@ from traitlets import Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..api.errors import GradingBusy, GradingUnavailable
+from .verdict import judge, returning
 
 RUNNER = Path(__file__).with_name("grader") / "runner.mjs"
 # A cell magic (%%piston cpp, %%time) is another language or IPython: the grader skips the
@@ -157,9 +158,10 @@ class GradingSandbox(LoggingConfigurable):
         ]
 
     async def run(
-        self, cells: list[str | None], tests: list[dict[str, str]], packages: list[str]
+        self, cells: list[str | None], tests: list[dict[str, Any]], packages: list[str]
     ) -> Outcome:
-        """Run a submission's cells and the tests, once a worker is free."""
+        """Run a submission's cells and the tests (each ``{name, code}``, or ``{name, call,
+        expected}``: see verdict.py), once a worker is free."""
         problem = self.problem()
         if problem:
             raise GradingUnavailable(problem)
@@ -176,13 +178,19 @@ class GradingSandbox(LoggingConfigurable):
             self._slots.release()
 
     async def _run(
-        self, cells: list[str | None], tests: list[dict[str, str]], packages: list[str]
+        self, cells: list[str | None], tests: list[dict[str, Any]], packages: list[str]
     ) -> Outcome:
         nonce = secrets.token_hex(16)
         job = {
             "nonce": nonce,
             "cells": [code or "" for code in cells],
-            "tests": tests,
+            # A call test's expected value stays here.
+            "tests": [
+                {"name": t["name"], "code": returning(t["call"]), "returns": True}
+                if t.get("call") is not None
+                else {"name": t["name"], "code": t["code"], "returns": False}
+                for t in tests
+            ],
             "packages": packages,
             "cell_timeout_ms": int(self.cell_timeout * 1000),
             "test_timeout_ms": int(self.test_timeout * 1000),
@@ -245,6 +253,7 @@ class GradingSandbox(LoggingConfigurable):
                 outcome.cells[index] = {"index": index, "status": "skipped"}
         if outcome.error == _OVERSIZED:
             outcome.tests = []  # nothing the run reported is trusted
+        _judge_calls(outcome, tests)
         reported = {test["name"] for test in outcome.tests}
         for test in tests:
             if test["name"] not in reported:
@@ -324,6 +333,20 @@ class _Reader:
             self.outcome.tests.append(record)
         elif event == "done":
             self.done = True
+
+
+def _judge_calls(outcome: Outcome, tests: list[dict[str, Any]]) -> None:
+    """Make the verdict of each call test from the value it returned. Only a call test
+    returns a value, and only a statement test has a verdict of the sandbox's own."""
+    expected = {t["name"]: t["expected"] for t in tests if t.get("call") is not None}
+    for record in outcome.tests:
+        returned = record.pop("returned", None)
+        status = record.get("status")
+        if record.get("name") in expected and status == "returned":
+            record["status"], record["message"] = judge(expected[record["name"]], returned)
+        elif status == "returned" or (record.get("name") in expected and status == "pass"):
+            record["status"] = "error"
+            record["message"] = "The sandbox's report of this test is not one it makes."
 
 
 def _innermost(pid: int) -> int:

@@ -1,10 +1,12 @@
 """The grading runner's guard: an audit hook put in before the submission runs.
 
-Runs inside the sandbox's Pyodide (``runner.mjs`` loads it), never in the server. A test
-passes when its code runs to its end, so the submission must not be able to rewrite a
-test's code or reach its frame while it runs. Python's audit hooks cannot be removed once
-added, and are told of every way to do either: ctypes (raw memory), new code objects,
-marshalled code, the garbage collector's object graph, tracing and monitoring, and frames.
+Runs inside the sandbox's Pyodide (``runner.mjs`` loads it), never in the server. A call
+test only returns a value, which the server compares (``sandbox/verdict.py``): the value it
+expects is never here. A statement test passes when its code runs to its end, so the
+submission must not be able to rewrite a test's code or reach its frame while it runs.
+Python's audit hooks cannot be removed once added, and are told of every way to do
+either: ctypes (raw memory), new code objects, marshalled code, the garbage collector's
+object graph, tracing and monitoring, and frames.
 While a test runs, no frame may be taken at all (the submission's function runs inside the
 test, one ``f_back`` from its globals); while the cells run, frames may be taken, but
 never one on a generator's stack, which could still be running during a test. Signal
@@ -78,6 +80,14 @@ _CALL = "_call_"
 # JavaScript cut short answers nothing).
 _PASSED = "passed"
 _CALL_SOURCE = "def call(function, /, *args, **kwargs):\n    return function(*args, **kwargs)\n"
+# What a call test's value may be made of, and how much of it: enough for any answer a
+# template asks for, too little to stall the runner.
+_MOST_ITEMS = 100_000
+_LONGEST_VALUE = 100_000
+_NOT_PLAIN = (
+    "the value it returned is not made only of None, bool, int, float, str, list, tuple, "
+    "dict and set (their exact types), or is too large to compare"
+)
 
 
 def prepared(source: str, filename: str) -> tuple[object, tuple[str, ...]] | str:
@@ -240,16 +250,16 @@ def _zipped_code_members() -> dict[str, tuple[str, int, int, int]]:
 
 
 def install(
-    tests: list[tuple[str, str]],
+    tests: list[tuple[str, str, bool]],
 ) -> tuple[
     Callable[[str, str], None],
-    Callable[[int, dict, str], tuple[str, str] | str],
+    Callable[[int, dict, str], tuple[object, str] | str],
     Callable[[], list[str]],
 ]:
     """Add the hook; answer the runner's phase switch ("cell", "test" or "reset"), its way
-    to run a test (``tests``: each test's code and file name, prepared now, before the
-    submission can change any module), and the list of what was refused. Only the runner
-    holds these: nothing the submission can reach refers to them."""
+    to run a test (``tests``: each test's code, file name and whether it returns a value,
+    prepared now, before the submission can change any module), and the list of what was
+    refused. Only the runner holds these: nothing the submission can reach refers to them."""
     import _imp
     import _signal
     import builtins
@@ -276,10 +286,11 @@ def install(
 
     call = made(compile(_CALL_SOURCE, "<call>", "exec", dont_inherit=True), "call")
     functions: list[tuple[Callable[..., object], tuple[str, ...]] | str] = []
+    returning = [returns for _, _, returns in tests]
     # The guard's and the tests' code: no frame running it is ever handed out, not even
     # through the traceback of a refusal, which passes through the guard's frames.
     sealed = _codes(install.__code__) | _codes(call.__code__)
-    for source, filename in tests:
+    for source, filename, _ in tests:
         test = prepared(source, filename)
         if type(test) is str:
             functions.append(test)
@@ -321,6 +332,33 @@ def install(
     number = int.from_bytes
     read_file = io.open_code
     cwd = os.getcwd()  # fixed: changing it is refused
+    show = repr
+    nothing = type(None)
+
+    def literal(value: object) -> str | None:
+        """A call test's value as a Python literal, if it is made of plain types only:
+        their exact types, compared by identity, so that no code of the submission's runs
+        to walk or show it. None for anything else."""
+        stack = [value]
+        seen = 0
+        while stack:
+            item = stack.pop()
+            seen += 1
+            if seen > _MOST_ITEMS:
+                return None
+            t = kind(item)
+            if t is dict:
+                stack.extend(item.keys())  # type: ignore[attr-defined]
+                stack.extend(item.values())  # type: ignore[attr-defined]
+            elif t is list or t is tuple or t is set:
+                stack.extend(item)  # type: ignore[call-overload]
+            elif not (t is nothing or t is bool or t is int or t is float or t is is_str):
+                return None
+        try:
+            shown = show(value)
+        except base:  # an int of more digits than Python shows
+            return None
+        return shown if size(shown) <= _LONGEST_VALUE else None
 
     def is_directory(path: str) -> bool:
         try:
@@ -519,12 +557,13 @@ def install(
         phase[0] = name
         phase[1] = where
 
-    def run_test(index: int, main: dict, where: str) -> tuple[str, str] | str:
+    def run_test(index: int, main: dict, where: str) -> tuple[object, str] | str:
         """Run a test with the notebook's names (only plain ``str`` keys, none that hides
-        a builtin: no key of the submission's is ever compared) as its arguments; "passed" if
-        it ran to its end, else what it raised. The failure is described still in the
-        test's phase (describing runs the submission's ``__str__``), so no frame, this one
-        included, is within its reach."""
+        a builtin: no key of the submission's is ever compared) as its arguments; for a call
+        test ``(True, literal)``, for a statement test "passed" if it ran to its end; else
+        what it raised. The failure is described still in the test's phase (describing runs
+        the submission's ``__str__``), so no frame, this one included, is within its
+        reach."""
         namespace = {
             key: value
             for key, value in main.items()
@@ -541,11 +580,16 @@ def install(
         set_phase("test", where)
         try:
             try:
-                test(*arguments)
+                value = test(*arguments)
             except base as error:
                 failure = error
             else:
-                return _PASSED
+                if not returning[index]:
+                    return _PASSED
+                shown = literal(value)
+                if shown is None:
+                    return "TypeError", f"TypeError: {_NOT_PLAIN}"
+                return True, shown
             try:
                 name = text(name_of(kind(failure)))
             except base:

@@ -7,13 +7,15 @@
 //   SNAPSHOT: a memory snapshot of a started Pyodide (snapshot.mjs), if the file exists
 //   RESULTS_FD: the file descriptor the results go to (never stdout, which the
 //     submission can reach through Emscripten's console)
-//   job: {nonce, cells: [source], tests: [{name, code}], packages: [name],
+//   job: {nonce, cells: [source], tests: [{name, code, returns}], packages: [name],
 //         cell_timeout_ms, test_timeout_ms, output_limit}
 //   out: one JSON object a line, each with the job's nonce: {event: "started"},
 //        {event: "cell", ...} per cell, {event: "test", ...} per test, {event: "done"}.
 //
-// The verdict of a test is the runner's, never the notebook's: a test passes when its code
-// ran to its end without an exception. Code runs through the `compile` and `exec` builtins
+// A call test (`returns`) only reports the value its call returned, as a Python literal:
+// the server compares it with the value it expects, which never comes here. The verdict
+// of a statement test is the runner's, never the notebook's: it passes when its code ran
+// to its end without an exception. Code runs through the `compile` and `exec` builtins
 // taken before the submission ran (not through Pyodide's runPython, whose Python half a
 // submission can replace). Nothing Python prints reaches the results (its output is
 // captured, and the results go to their own descriptor, with a nonce). Before each test
@@ -155,7 +157,9 @@ pyodide.runPython(readFileSync(new URL('./guard.py', import.meta.url), 'utf8'), 
   globals: guardScope
 });
 // Each test is prepared now, while every module is as Pyodide made it.
-const preparedTests = pyodide.toPy(job.tests.map(test => [test.code, `<test ${test.name}>`]));
+const preparedTests = pyodide.toPy(
+  job.tests.map(test => [test.code, `<test ${test.name}>`, test.returns === true])
+);
 const guard = guardScope.get('install')(preparedTests).toJs({ depth: 1 });
 preparedTests.destroy();
 const [setPhase, runTest, refusedSoFar] = guard;
@@ -186,6 +190,7 @@ function failed(type, message, began) {
 function run(code, globals, phase, filename, ms, index = -1) {
   clock.postMessage(ms);
   const began = now();
+  let returned;
   const fired = Atomics.load(clockView, 1);
   setPhase(phase, filename);
   try {
@@ -204,13 +209,21 @@ function run(code, globals, phase, filename, ms, index = -1) {
         }
         const [type, message] = answer.toJs();
         answer.destroy();
-        return failed(type, message, began);
+        if (type !== true) {
+          return failed(type, message, began);
+        }
+        returned = String(message); // a call test's value, as a literal
       }
     }
     // Code that outlived the clock and caught its interrupts did not finish in time.
-    return Atomics.load(clockView, 1) === fired
-      ? { status: 'ok', duration_ms: Math.round(now() - began) }
-      : failed('KeyboardInterrupt', 'over the time limit', began);
+    if (Atomics.load(clockView, 1) !== fired) {
+      return failed('KeyboardInterrupt', 'over the time limit', began);
+    }
+    const duration = Math.round(now() - began);
+    // Literals, not assignments: a setter on Object.prototype sees neither.
+    return returned === undefined
+      ? { status: 'ok', duration_ms: duration }
+      : { status: 'ok', duration_ms: duration, returned };
   } catch (error) {
     const lines = String(error?.message ?? error).trim().split('\n');
     return failed(error?.type ?? 'Error', lines[lines.length - 1], began);
@@ -262,8 +275,10 @@ for (let index = 0; index < job.tests.length; index++) {
   // The guard makes the test's namespace from the notebook's, and its builtins.
   const filename = `<test ${test.name}>`;
   const result = run(test.code, main, 'test', filename, job.test_timeout_ms, index);
+  // A call test's verdict is the server's: this only says that it returned.
+  const ok = test.returns === true ? 'returned' : 'pass';
   const status =
-    result.status === 'ok' ? 'pass' : result.type === 'AssertionError' ? 'fail' : result.status;
+    result.status === 'ok' ? ok : result.type === 'AssertionError' ? 'fail' : result.status;
   const refused = newlyRefused();
   emit({ event: 'test', name: test.name, ...result, status, output: take(), refused });
 }
