@@ -38,7 +38,9 @@ def _ran(client: YClient, cell: int, count: int, outputs: list[dict]) -> None:
 
 
 async def test_a_scripted_interview_has_every_event_in_order(server: InterviewServer) -> None:
-    room = server.create_room(candidate_name="Ada", record_paste_text=False)
+    room = server.create_room(
+        candidate_name="Ada", record_paste_text=False, interviewer_name="Barbara L."
+    )
     path, rid = room["notebook_path"], room["id"]
     token = link_token(room["links"]["candidate"])
     async with (
@@ -83,12 +85,13 @@ async def test_a_scripted_interview_has_every_event_in_order(server: InterviewSe
     times = [datetime.fromisoformat(e["time"].replace("Z", "+00:00")) for e in events]
     assert times == sorted(times)
     names = {p["name"] for p in timeline["participants"]}
-    assert {"Ada", "Interviewer"} <= names
+    # The interviewer under the name the room gave them, which the candidate saw.
+    assert {"Ada", "Barbara L."} <= names
     # Who did what.
     edits = [e for e in events if e["kind"] == "edit"]
     assert {(e["author"]["name"], e["author"]["role"]) for e in edits} >= {
         ("Ada", "candidate"),
-        ("Interviewer", "interviewer"),
+        ("Barbara L.", "interviewer"),
     }
     runs = [e for e in events if e["kind"] == "run"]
     assert [(r["execution_count"], r["status"]) for r in runs] == [(1, "ok"), (2, "error")]

@@ -376,6 +376,9 @@ class Timelines:
         people: dict[str, dict] = {}
         for event in events:
             author = event.get("author")
+            if author and author["role"] == "interviewer" and room.interviewer_name:
+                # The name the room gave its interviewer, which the candidate saw.
+                author = event["author"] = {**author, "name": room.interviewer_name}
             if author and author["id"] not in people:
                 people[author["id"]] = author
         return TimelineOut.model_validate(
