@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import sqlite3
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nbformat
 import psutil
 import pytest
-from jupyter_interview.api.models import GradeOut, HiddenTest
+from jupyter_interview.api.models import GradeOut, HiddenTest, TemplateMeta
 from jupyter_interview.review import report
 from jupyter_interview.review.grading import GradeStore
 from jupyter_interview.sandbox.grading import (
@@ -952,7 +953,8 @@ async def test_a_tampered_test_does_not_pass(
 
 async def test_a_call_tests_expected_value_never_reaches_the_sandbox(tmp_path: Path) -> None:
     """What the sandbox's process is given, read by a stand-in for Node: the call, never
-    the value it must return."""
+    the value it must return, nor the test's name (a frame's file name once carried it,
+    and a name can say the answer)."""
 
     class Recorder(GradingSandbox):
         def command(self, results_fd: int) -> list[str]:
@@ -961,10 +963,15 @@ async def test_a_call_tests_expected_value_never_reaches_the_sandbox(tmp_path: P
         def problem(self) -> str | None:
             return None
 
-    test = {"name": "t", "call": "top_k_words('a b', 1)", "expected": "['zq-secret-7781']"}
+    test = {
+        "name": "returns ['zq-name-5512']",
+        "call": "top_k_words('a b', 1)",
+        "expected": "['zq-secret-7781']",
+    }
     outcome = await Recorder(PYODIDE, timeout=10).run(["x = 1"], [test], [])
     job = (tmp_path / "job.json").read_text()
-    assert "top_k_words('a b', 1)" in job and "zq-secret-7781" not in job
+    assert "top_k_words('a b', 1)" in job
+    assert "zq-secret-7781" not in job and "zq-name-5512" not in job
     assert statuses(outcome) == ["not_run"]
 
 
@@ -983,7 +990,7 @@ async def test_a_call_test_compares_exact_plain_values(sandbox: GradingSandbox) 
         ("bool", "1", "fail"),
         ("int", "70.0", "pass"),
         ("anything", "[]", "error"),
-        ("nan", "0.0", "fail"),
+        ("nan", "0.0", "error"),
         ("nested", "{'a': [(1, 2.5)], 'b': {2, 1}, 'c': None}", "pass"),
     ]
     tests = [
@@ -1004,6 +1011,11 @@ def test_a_reported_value_is_judged_whatever_it_is() -> None:
     assert judge("[1]", "9" * 50_000)[0] == "fail"
     assert judge("[1]", None)[0] == "error"
     assert judge("[1]", "1" * 200_000)[0] == "error"
+    # True is not 1, in a set or a dict's keys too (where Python's own == says it is).
+    assert judge("{1: 2, 0: 1}", "{True: 2, False: 1}")[0] == "fail"
+    assert judge("{1}", "{True}")[0] == "fail"
+    assert judge("{(0, 1): 'v'}", "{(False, True): 'v'}")[0] == "fail"
+    assert judge("{1: 'a', (2, 'x'): {3}}", "{1.0: 'a', (2.0, 'x'): {3.0}}")[0] == "pass"
 
 
 @pytest.mark.parametrize(
@@ -1014,11 +1026,30 @@ def test_a_reported_value_is_judged_whatever_it_is() -> None:
         {"expected": "1"},
         {"call": "import os", "expected": "1"},
         {"call": "f()", "expected": "__import__('os')"},
+        # Tests that could never pass: values the sandbox never reports, a call that
+        # cannot run in a plain function.
+        {"call": "f()", "expected": "b'x'"},
+        {"call": "f()", "expected": "1e999"},
+        {"call": "f()", "expected": "[1j]"},
+        {"call": "f()", "expected": "..."},
+        {"call": "await f()", "expected": "1"},
+        {"call": "(yield)", "expected": "1"},
     ],
 )
 def test_a_hidden_test_has_one_form(fields: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         HiddenTest(name="t", **fields)
+
+
+def test_hidden_tests_are_named_once() -> None:
+    """Two tests of one name once shared a verdict: the first was judged against the
+    second's expected value, and the second went missing from the grade."""
+    meta = nbformat.read(TEMPLATES / "algorithms-warmup.ipynb", as_version=4).metadata
+    tests = meta["interview"]["hidden_tests"]
+    twice = {**meta["interview"], "hidden_tests": [tests[0], {**tests[1], "name": tests[0].name}]}
+    with pytest.raises(ValidationError, match="names must differ"):
+        TemplateMeta.model_validate(twice)
+    TemplateMeta.model_validate(meta["interview"])
 
 
 async def test_a_tests_own_variables_are_out_of_reach(sandbox: GradingSandbox) -> None:
@@ -1110,14 +1141,14 @@ async def test_what_the_guard_refuses_is_reported_and_ordinary_code_still_runs(
     assert outcome.cells[0]["refused"] == [] and "logged" in outcome.cells[0]["output"]
     assert outcome.cells[2]["refused"] == ["<cell 3>: gc.get_objects"]
     assert [t["status"] for t in outcome.tests] == ["pass", "error"]
-    assert outcome.tests[1]["refused"] == ["<test frames>: sys._getframe (a frame)"]
+    assert outcome.tests[1]["refused"] == ["<test 2>: sys._getframe (a frame)"]
     # Refusals in cells cannot crowd out a test's.
     crowd = "import sys\nfor _ in range(60):\n    try:\n        sys.settrace(None)\n" + (
         "    except RuntimeError:\n        pass"
     )
     outcome = await sandbox.run([crowd], tests[1:], [])
     assert len(outcome.cells[0]["refused"]) == 51  # 50, and how many more
-    assert outcome.tests[0]["refused"] == ["<test frames>: sys._getframe (a frame)"]
+    assert outcome.tests[0]["refused"] == ["<test 1>: sys._getframe (a frame)"]
 
 
 async def test_grading_from_the_api(tmp_path: Path) -> None:
@@ -1176,6 +1207,27 @@ def _wait_for_grade(client, room_id: str) -> list[dict]:
             return grades
         time.sleep(0.2)
     raise AssertionError(f"no grading finished: {grades}")
+
+
+def test_a_room_whose_time_ran_out_while_the_server_was_down_is_graded(tmp_path: Path) -> None:
+    """The clock ends such a room at start: after the grader started watching, so it is
+    graded like a room that ended while the server ran."""
+    server = InterviewServer(tmp_path / "data").start()
+    try:
+        room = server.create_room(template="sql-groupby", duration_minutes=5)
+    finally:
+        server.stop()
+    with sqlite3.connect(server.data_dir / ".interview.db") as db:
+        an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+        db.execute("UPDATE rooms SET started_at = ? WHERE id = ?", (an_hour_ago, room["id"]))
+    server.start()
+    try:
+        with server.client() as c:
+            now = c.get(f"interview/api/rooms/{room['id']}").json()
+            assert (now["status"], now["end_reason"]) == ("ended", "timeout")
+            assert _wait_for_grade(c, room["id"])[0]["status"] == "done"
+    finally:
+        server.stop()
 
 
 def test_the_sandbox_never_gets_a_credential() -> None:

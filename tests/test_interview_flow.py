@@ -72,6 +72,7 @@ async def test_the_page_leads_nowhere_outside_the_room(server: InterviewServer) 
         await join(page, room["links"]["candidate"], "Ada")
         await expect(page.locator(HEADER)).to_contain_text("Python is ready", timeout=60_000)
         await run(page, code_cell(page, 0), "print(6 * 7)")
+        markdown = await page.locator(".jp-MarkdownCell").count()
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "candidate-chrome.png"))
         assert await page.locator(".lm-MenuBar").count() == 0
@@ -97,6 +98,21 @@ async def test_the_page_leads_nowhere_outside_the_room(server: InterviewServer) 
             ".map(e => e.textContent)",
         )
         assert kinds == ["-", "Code", "Markdown"]
+        # Nor does R make one in command mode. A watcher notes any raw cell that appears;
+        # M, a key that still acts, comes after R, so R was handled once M's change shows.
+        await page.evaluate(
+            "window.rawSeen = false; new MutationObserver(() => { window.rawSeen ||="
+            " !!document.querySelector('.jp-RawCell'); })"
+            ".observe(document.body, {childList: true, subtree: true})"
+        )
+        await code_cell(page, 0).click()
+        await page.keyboard.press("Escape")
+        await page.keyboard.press("r")
+        await page.keyboard.press("m")
+        await expect(page.locator(".jp-MarkdownCell")).to_have_count(markdown + 1)
+        assert await page.evaluate("window.rawSeen") is False
+        await page.keyboard.press("y")  # back to code
+        await expect(page.locator(".jp-MarkdownCell")).to_have_count(markdown)
         hrefs = await page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         for href in hrefs:
             assert not re.search(r"/(lab|tree|logout|login|api|files|edit|terminals)\b", href), href

@@ -446,6 +446,12 @@ async def test_evidence_is_read_as_the_timeline_shows_it(server: InterviewServer
         assert grader.post(url, data=form).status_code == 200
         page = grader.get(url).text
         assert "Save draft" not in page and ">Save changes</button>" in page
+        # Nor can a change leave it without a score: it stays whole, and says why.
+        r = grader.post(url, data={**form, "score-complexity": ""})
+        assert r.status_code == 400 and "Score every criterion" in r.text
+        mine = grader.get(f"interview/api/rooms/{room['id']}/scorecards").json()["mine"]
+        assert mine["status"] == "submitted"
+        assert {s["criterion"]: s["score"] for s in mine["scores"]}["complexity"] == 3
     finally:
         grader.close()
 

@@ -387,9 +387,11 @@ class InterviewApp(ExtensionApp):
         the handover short while the event loop is busy.
         """
         try:
-            self.clock.start(asyncio.get_running_loop())
             if self.manage_server:
                 await self._prepare_rooms(serverapp)
+            # After the watchers: a room whose time ran out while the server was down ends
+            # now, and is graded and its timeline made like any other.
+            self.clock.start(asyncio.get_running_loop())
         finally:
             self.gate.ready.set()  # requests were held until now (see access/gate.py)
         if not self.manage_server:

@@ -67,6 +67,9 @@ function button(label: string, title: string, onClick: () => void): HTMLButtonEl
 
 /** Commands whose shortcuts a room page keeps: editing and running the notebook. */
 const ROOM_COMMANDS = /^(notebook|completer|inline-completer|tooltip|codemirror|documentsearch|editmenu|runmenu|kernelmenu):|^docmanager:save$/;
+/** Notebook commands a room has no use for, whatever their keys: a "Raw" cell (R) is
+ * nbconvert's, and means nothing to a candidate (the cell-type menu hides it too). */
+const NOT_IN_ROOMS = new Set(['notebook:change-cell-to-raw']);
 
 /**
  * The shortcuts of every other command do nothing on a room page: they open what the page
@@ -78,12 +81,17 @@ const ROOM_COMMANDS = /^(notebook|completer|inline-completer|tooltip|codemirror|
 function keepShortcutsInTheRoom(app: JupyterFrontEnd): void {
   // Keys bound to some other command -> the selectors of the room commands bound to them.
   const bound = new Map<string, string[]>();
+  // Keys of the commands no room uses -> where they would act.
+  const refused = new Map<string, string[]>();
   const sort = () => {
     bound.clear();
+    refused.clear();
     const room = new Map<string, string[]>();
     for (const { command, keys, selector } of app.commands.keyBindings) {
       const key = keys.join(' ');
-      if (ROOM_COMMANDS.test(command)) {
+      if (NOT_IN_ROOMS.has(command)) {
+        refused.set(key, [...(refused.get(key) ?? []), selector]);
+      } else if (ROOM_COMMANDS.test(command)) {
         room.set(key, [...(room.get(key) ?? []), selector]);
       } else {
         bound.set(key, []);
@@ -101,12 +109,20 @@ function keepShortcutsInTheRoom(app: JupyterFrontEnd): void {
   window.addEventListener(
     'keydown',
     event => {
+      const keystroke = CommandRegistry.keystrokeForKeydownEvent(event);
+      const target = event.target instanceof Element ? event.target : null;
+      // A refused command's key, where that command would act (R in command mode; typing
+      // R in a cell is untouched).
+      if (refused.get(keystroke)?.some(selector => target?.closest(selector))) {
+        event.stopPropagation();
+        event.preventDefault();
+        return;
+      }
       // Typing, Enter and Escape (dialogs, buttons) are never touched: only chords.
       if (!(event.ctrlKey || event.metaKey || event.altKey) && !/^F\d+$/.test(event.key)) {
         return;
       }
-      const selectors = bound.get(CommandRegistry.keystrokeForKeydownEvent(event));
-      const target = event.target instanceof Element ? event.target : null;
+      const selectors = bound.get(keystroke);
       if (selectors && !selectors.some(selector => target?.closest(selector))) {
         event.stopPropagation();
         event.preventDefault();

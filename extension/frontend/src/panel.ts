@@ -52,6 +52,7 @@ class NewInterviewForm extends Widget {
     this.minutes.type = 'number';
     this.minutes.min = '1';
     this.minutes.max = '480';
+    this.minutes.step = '1';
     const byTemplate = new Map(templates.map(t => [t.name, t.duration_minutes]));
     const showLength = () => {
       this.minutes.placeholder = `${byTemplate.get(this.template.value) ?? ''} (the template's)`;

@@ -4,10 +4,10 @@ One instance lives in the web app's settings (``interview_gate``). The identity 
 and the authorizer are created by the server before extensions load, so they find the
 gate there at request time.
 
-The gate also holds requests until the server is ready: jupyter_server starts listening
-before it runs the extensions' start hooks, and ours purge expired rooms and move rooms'
-file ids. A request served in between would see a room half erased or a link that finds
-no notebook.
+The gate also holds requests until the server is ready (through our identity provider,
+which ``jupyter interview`` installs): jupyter_server starts listening before it runs the
+extensions' start hooks, and ours purge expired rooms and move rooms' file ids. A request
+served in between would see a room half erased or a link that finds no notebook.
 """
 
 from __future__ import annotations

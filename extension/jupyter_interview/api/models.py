@@ -5,11 +5,12 @@ These pydantic models are also the source of ``openapi.json``.
 
 from __future__ import annotations
 
-import ast
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..sandbox.verdict import check_call, check_expected
 
 RoomStatus = Literal["open", "ended"]
 # live: an interviewer takes part; take-home: the candidate alone, from first visit to
@@ -62,14 +63,8 @@ class HiddenTest(_Strict):
         ):
             raise ValueError("a hidden test has either `code`, or `call` and `expected`")
         if self.call is not None:
-            try:
-                ast.parse(self.call, mode="eval")
-            except SyntaxError as e:
-                raise ValueError(f"`call` is not a Python expression: {e.msg}") from None
-            try:
-                ast.literal_eval(self.expected or "")
-            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
-                raise ValueError("`expected` is not a Python literal") from None
+            check_call(self.call)
+            check_expected(self.expected or "")
         return self
 
     @property
@@ -112,6 +107,14 @@ class TemplateMeta(_Strict):
     )
     hidden_tests: list[HiddenTest] = Field(default_factory=list)
     rubric: Rubric = Field(default_factory=Rubric)
+
+    @model_validator(mode="after")
+    def _tests_named_once(self) -> TemplateMeta:
+        names = [test.name for test in self.hidden_tests]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"hidden test names must differ: {', '.join(twice)}")
+        return self
 
 
 class TemplateOut(BaseModel):

@@ -1,4 +1,5 @@
-"""Grading: a room's notebook at a moment, its template's hidden tests, the sandbox's verdict.
+"""Grading: a room's notebook at a moment, its template's hidden tests, and their verdicts
+(the server's for a call test, the sandbox's for a statement test: see sandbox/verdict.py).
 
 A grading is recorded as soon as it is asked for (``queued``), then ``running``, then
 ``done`` (every test has a verdict) or ``failed`` (the sandbox could not run it: the reason

@@ -15,6 +15,7 @@ import html
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
@@ -107,14 +108,17 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
                 self.finish(await self.render_page(room, problem=str(e)))
                 return
             if unread:
-                # Keep everything else as a draft, and say which moment was not understood.
-                card = card.model_copy(update={"submit": False})
-                with contextlib.suppress(InterviewError):
-                    self.scorecards.save(room.id, grader_id, name, card, rubric, limit)
+                # Keep everything else (a draft stays a draft, a submitted card whole), and
+                # say which moment was not understood.
+                draft = card.model_copy(update={"submit": False})
+                try:
+                    self.scorecards.save(room.id, grader_id, name, draft, rubric, limit)
+                    kept = "Everything else is saved."
+                except InterviewError as e:
+                    kept = f"Nothing was saved: {e.message}"
                 problem = (
                     f"Not understood as a moment: {', '.join(unread)}. Give the number after "
-                    "# in the timeline, or a time from its first column (mm:ss). "
-                    "Everything else is saved as a draft."
+                    f"# in the timeline, or a time from its first column (mm:ss). {kept}"
                 )
                 self.set_status(400)
                 self.finish(await self.render_page(room, problem=problem))
@@ -135,7 +139,8 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
         done, section = ("graded", "tests") if action == "grade" else ("saved", "scorecard")
         target = url_path_join(self.base_url, "interview/review", room.id)
         # Back where the grader was, not at the top of a long page.
-        self.redirect(f"{target}?done={done}" + (f"&at={at}" if at else "") + f"#{section}")
+        query = urlencode({"done": done, **({"at": at} if at else {})})
+        self.redirect(f"{target}?{query}#{section}")
 
     async def moment_reader(
         self, room: Room, unread: list[str]

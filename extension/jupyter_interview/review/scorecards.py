@@ -144,7 +144,6 @@ class ScorecardStore:
     ) -> None:
         """Save a grader's scorecard; a room takes at most ``max_graders`` graders (a grader
         link is shared: each browser that opens it is one more)."""
-        check_scores(rubric, card)
         at = datetime.now(UTC).isoformat()
         with self._lock:
             row = self._db.execute(
@@ -152,6 +151,10 @@ class ScorecardStore:
                 " WHERE room_id = ? AND grader_id = ?",
                 (room_id, grader_id),
             ).fetchone()
+            # A submitted scorecard stays submitted, and so whole: a change is checked as a
+            # submission is (a draft's save would otherwise clear its scores).
+            whole = row is not None and row[1] == "submitted"
+            check_scores(rubric, card.model_copy(update={"submit": True}) if whole else card)
             if row is None:
                 (graders,) = self._db.execute(
                     "SELECT COUNT(*) FROM scorecards WHERE room_id = ?", (room_id,)

@@ -161,7 +161,8 @@ class GradingSandbox(LoggingConfigurable):
         self, cells: list[str | None], tests: list[dict[str, Any]], packages: list[str]
     ) -> Outcome:
         """Run a submission's cells and the tests (each ``{name, code}``, or ``{name, call,
-        expected}``: see verdict.py), once a worker is free."""
+        expected}``: see verdict.py), once a worker is free. The outcome's tests are in the
+        same order."""
         problem = self.problem()
         if problem:
             raise GradingUnavailable(problem)
@@ -184,11 +185,12 @@ class GradingSandbox(LoggingConfigurable):
         job = {
             "nonce": nonce,
             "cells": [code or "" for code in cells],
-            # A call test's expected value stays here.
+            # A call test's expected value stays here, and so does every test's name (the
+            # submission could read it from a frame's file name): the sandbox numbers them.
             "tests": [
-                {"name": t["name"], "code": returning(t["call"]), "returns": True}
+                {"code": returning(t["call"]), "returns": True}
                 if t.get("call") is not None
-                else {"name": t["name"], "code": t["code"], "returns": False}
+                else {"code": t["code"], "returns": False}
                 for t in tests
             ],
             "packages": packages,
@@ -224,7 +226,7 @@ class GradingSandbox(LoggingConfigurable):
         process.stdin.write(json.dumps(job).encode())
         process.stdin.close()
         stderr = asyncio.ensure_future(process.stderr.read(64 * 1024))
-        reader = _Reader(nonce, len(cells), {t["name"] for t in tests}, outcome)
+        reader = _Reader(nonce, len(cells), [t["name"] for t in tests], outcome)
         watchdog = asyncio.ensure_future(self._watch_memory(process, outcome))
         try:
             async with asyncio.timeout(self.timeout):
@@ -254,12 +256,10 @@ class GradingSandbox(LoggingConfigurable):
         if outcome.error == _OVERSIZED:
             outcome.tests = []  # nothing the run reported is trusted
         _judge_calls(outcome, tests)
-        reported = {test["name"] for test in outcome.tests}
-        for test in tests:
-            if test["name"] not in reported:
-                outcome.tests.append(
-                    {"name": test["name"], "status": "not_run", "message": outcome.error}
-                )
+        for test in tests[len(outcome.tests) :]:
+            outcome.tests.append(
+                {"name": test["name"], "status": "not_run", "message": outcome.error}
+            )
         return outcome
 
     async def _watch_memory(self, process: asyncio.subprocess.Process, outcome: Outcome) -> None:
@@ -307,9 +307,10 @@ async def _line(stream: asyncio.StreamReader) -> bytes | None:
 
 
 class _Reader:
-    """Takes the runner's lines: only with this run's nonce, one per cell and per test."""
+    """Takes the runner's lines: only with this run's nonce, one per cell and per test, in
+    order (a test is reported by its number, and named here)."""
 
-    def __init__(self, nonce: str, cells: int, tests: set[str], outcome: Outcome) -> None:
+    def __init__(self, nonce: str, cells: int, tests: list[str], outcome: Outcome) -> None:
         self.nonce = nonce
         self.cells = cells
         self.tests = tests
@@ -328,9 +329,11 @@ class _Reader:
             self.outcome.load_ms = record.get("load_ms")
         elif event == "cell" and len(self.outcome.cells) < self.cells:
             self.outcome.cells.append(record)
-        elif event == "test" and record.get("name") in self.tests:
-            self.tests.discard(record["name"])
-            self.outcome.tests.append(record)
+        elif event == "test":
+            index, reported = record.pop("index", None), len(self.outcome.tests)
+            if type(index) is int and index == reported and reported < len(self.tests):
+                record["name"] = self.tests[index]
+                self.outcome.tests.append(record)
         elif event == "done":
             self.done = True
 
@@ -338,13 +341,13 @@ class _Reader:
 def _judge_calls(outcome: Outcome, tests: list[dict[str, Any]]) -> None:
     """Make the verdict of each call test from the value it returned. Only a call test
     returns a value, and only a statement test has a verdict of the sandbox's own."""
-    expected = {t["name"]: t["expected"] for t in tests if t.get("call") is not None}
-    for record in outcome.tests:
+    for test, record in zip(tests, outcome.tests, strict=False):
         returned = record.pop("returned", None)
         status = record.get("status")
-        if record.get("name") in expected and status == "returned":
-            record["status"], record["message"] = judge(expected[record["name"]], returned)
-        elif status == "returned" or (record.get("name") in expected and status == "pass"):
+        call = test.get("call") is not None
+        if call and status == "returned":
+            record["status"], record["message"] = judge(test["expected"], returned)
+        elif status == "returned" or (call and status == "pass"):
             record["status"] = "error"
             record["message"] = "The sandbox's report of this test is not one it makes."
 

@@ -14,10 +14,45 @@ is not ``1``), except numbers, which compare by value (``70`` equals ``70.0``).
 from __future__ import annotations
 
 import ast
+import math
 
 # What a reported value may be: the guard never reports more.
 LONGEST_REPORTED = 100_000
 _SHOWN = 300  # characters of a value in a verdict's message
+
+
+def check_call(call: str) -> None:
+    """ValueError unless ``call`` is one expression that a plain function can return."""
+    try:
+        tree = ast.parse(call, mode="eval")
+    except SyntaxError as e:
+        raise ValueError(f"`call` is not a Python expression: {e.msg}") from None
+    if any(isinstance(node, ast.Await | ast.Yield | ast.YieldFrom) for node in ast.walk(tree)):
+        raise ValueError("`call` may not await or yield: the test runs it in a plain function")
+
+
+def check_expected(expected: str) -> None:
+    """ValueError unless ``expected`` is a literal the sandbox can report: plain types only,
+    finite numbers."""
+    try:
+        value = ast.literal_eval(expected)
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+        raise ValueError("`expected` is not a Python literal") from None
+    if not _plain(value):
+        raise ValueError(
+            "`expected` may hold only None, bool, int, finite float, str, list, tuple, dict "
+            "and set: the sandbox reports nothing else"
+        )
+
+
+def _plain(value: object) -> bool:
+    if isinstance(value, list | tuple | set):
+        return all(map(_plain, value))
+    if isinstance(value, dict):
+        return all(map(_plain, value)) and all(map(_plain, value.values()))
+    if type(value) is float:
+        return math.isfinite(value)
+    return value is None or type(value) in (bool, int, str)
 
 
 def returning(call: str) -> str:
@@ -48,8 +83,23 @@ def same(want: object, got: object) -> bool:
     if isinstance(want, list | tuple) and isinstance(got, list | tuple):
         return len(want) == len(got) and all(map(same, want, got))
     if isinstance(want, dict) and isinstance(got, dict):
-        return want.keys() == got.keys() and all(same(v, got[k]) for k, v in want.items())
+        mine = {_member(k): v for k, v in got.items()}
+        return {_member(k) for k in want} == mine.keys() and all(
+            same(v, mine[_member(k)]) for k, v in want.items()
+        )
+    if isinstance(want, set) and isinstance(got, set):
+        return {_member(m) for m in want} == {_member(m) for m in got}
     return want == got
+
+
+def _member(value: object) -> object:
+    """A set's member or a dict's key as the comparison sees it: Python's own equality
+    takes ``True`` for ``1`` there, this does not (``1`` is still ``1.0``)."""
+    if type(value) in (int, float):
+        return ("number", value)
+    if type(value) is tuple:
+        return ("tuple", tuple(map(_member, value)))
+    return (type(value).__name__, value)
 
 
 def _short(text: str) -> str:

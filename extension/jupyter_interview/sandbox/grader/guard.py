@@ -85,8 +85,8 @@ _CALL_SOURCE = "def call(function, /, *args, **kwargs):\n    return function(*ar
 _MOST_ITEMS = 100_000
 _LONGEST_VALUE = 100_000
 _NOT_PLAIN = (
-    "the value it returned is not made only of None, bool, int, float, str, list, tuple, "
-    "dict and set (their exact types), or is too large to compare"
+    "the value it returned is not made only of None, bool, int, finite float, str, list, "
+    "tuple, dict and set (their exact types), or is too large to compare"
 )
 
 
@@ -352,7 +352,10 @@ def install(
                 stack.extend(item.values())  # type: ignore[attr-defined]
             elif t is list or t is tuple or t is set:
                 stack.extend(item)  # type: ignore[call-overload]
-            elif not (t is nothing or t is bool or t is int or t is float or t is is_str):
+            elif t is float:
+                if item - item != 0.0:  # type: ignore[operator]  # inf and nan
+                    return None
+            elif not (t is nothing or t is bool or t is int or t is is_str):
                 return None
         try:
             shown = show(value)

@@ -7,10 +7,12 @@
 //   SNAPSHOT: a memory snapshot of a started Pyodide (snapshot.mjs), if the file exists
 //   RESULTS_FD: the file descriptor the results go to (never stdout, which the
 //     submission can reach through Emscripten's console)
-//   job: {nonce, cells: [source], tests: [{name, code, returns}], packages: [name],
+//   job: {nonce, cells: [source], tests: [{code, returns}], packages: [name],
 //         cell_timeout_ms, test_timeout_ms, output_limit}
 //   out: one JSON object a line, each with the job's nonce: {event: "started"},
-//        {event: "cell", ...} per cell, {event: "test", ...} per test, {event: "done"}.
+//        {event: "cell", ...} per cell, {event: "test", index, ...} per test, in order,
+//        and {event: "done"}. A test is known here by its number only: its name, which
+//        the submission could read from a frame's file name, stays in the server.
 //
 // A call test (`returns`) only reports the value its call returned, as a Python literal:
 // the server compares it with the value it expects, which never comes here. The verdict
@@ -158,7 +160,7 @@ pyodide.runPython(readFileSync(new URL('./guard.py', import.meta.url), 'utf8'), 
 });
 // Each test is prepared now, while every module is as Pyodide made it.
 const preparedTests = pyodide.toPy(
-  job.tests.map(test => [test.code, `<test ${test.name}>`, test.returns === true])
+  job.tests.map((test, index) => [test.code, `<test ${index + 1}>`, test.returns === true])
 );
 const guard = guardScope.get('install')(preparedTests).toJs({ depth: 1 });
 preparedTests.destroy();
@@ -273,14 +275,14 @@ for (let index = 0; index < job.tests.length; index++) {
   const test = job.tests[index];
   restore();
   // The guard makes the test's namespace from the notebook's, and its builtins.
-  const filename = `<test ${test.name}>`;
+  const filename = `<test ${index + 1}>`;
   const result = run(test.code, main, 'test', filename, job.test_timeout_ms, index);
   // A call test's verdict is the server's: this only says that it returned.
   const ok = test.returns === true ? 'returned' : 'pass';
   const status =
     result.status === 'ok' ? ok : result.type === 'AssertionError' ? 'fail' : result.status;
   const refused = newlyRefused();
-  emit({ event: 'test', name: test.name, ...result, status, output: take(), refused });
+  emit({ event: 'test', index, ...result, status, output: take(), refused });
 }
 emit({ event: 'done' });
 process.exit(0);
