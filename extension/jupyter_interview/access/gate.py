@@ -13,6 +13,7 @@ served in between would see a room half erased or a link that finds no notebook.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Literal
 
 from tornado.web import RequestHandler
@@ -40,6 +41,16 @@ class RoomGate:
         self.ended_candidate_link = ended_candidate_link
         self.policy = policy or RoomPolicy()
         self.ready = asyncio.Event()
+        self._holding = False
+
+    async def until_ready(self, log: logging.Logger) -> None:
+        """Hold a request until start-up is done, and say so in the log once."""
+        if self.ready.is_set():
+            return
+        if not self._holding:
+            self._holding = True
+            log.info("Holding requests until start-up is done (expired rooms being purged)")
+        await self.ready.wait()
 
     def user_for_token(self, token: str) -> RoomUser | None:
         """The room user a link token stands for, or None for an unknown or dead link."""

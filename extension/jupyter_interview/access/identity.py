@@ -54,7 +54,7 @@ class InterviewIdentityProvider(PasswordIdentityProvider):
     async def get_user(self, handler: RequestHandler) -> User | None:  # type: ignore[override]
         gate = gate_of(handler)
         if gate is not None:
-            await gate.ready.wait()  # every request that names a user waits for start-up
+            await gate.until_ready(self.log)  # every request that names a user waits
         user = await super().get_user(handler)  # type: ignore[misc]
         if user is None:
             return None
