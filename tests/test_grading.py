@@ -1174,9 +1174,14 @@ async def test_grading_from_the_api(tmp_path: Path) -> None:
             assert grades[0]["status"] == "done"
             assert (grades[0]["passed"], grades[0]["total"]) == (4, 4)
             # The template as the room loaded it: nothing defined, every test errors.
-            r = c.post(f"interview/api/rooms/{rid}/grade", json={"at": str(first_seq)})
+            r = c.post(f"interview/api/rooms/{rid}/grade", json={"at": first_seq})
             assert r.status_code == 200, r.text
             assert r.json()["at_seq"] == first_seq and r.json()["passed"] == 0
+            # Looking at an earlier moment leaves the room's result as it was.
+            [summary] = [s for s in c.get("interview/api/reviews").json() if s["room_id"] == rid]
+            assert (summary["tests_passed"], summary["tests_total"]) == (4, 4)
+            results = c.get(f"interview/api/rooms/{rid}/results.json").json()
+            assert results["tests"]["passed"] == 4, results["tests"]
             listed = c.get(f"interview/api/rooms/{rid}/grades").json()
             assert [g["id"] for g in listed][:2] == [r.json()["id"], grades[0]["id"]]
             one = c.get(f"interview/api/rooms/{rid}/grades/{grades[0]['id']}").json()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..sandbox.verdict import check_call, check_expected
 
@@ -434,6 +434,11 @@ class GradeOut(BaseModel):
     status: GradeStatus
     at_seq: int = Field(description="the moment of the timeline that was graded")
     at_time: datetime | None = None
+    at_end: bool = Field(
+        default=True,
+        description="graded at the room's end: the room's result (a grading of an earlier "
+        "moment never replaces it)",
+    )
     requested_by: str
     created_at: datetime
     finished_at: datetime | None = None
@@ -452,9 +457,16 @@ class GradeOut(BaseModel):
 
 
 class GradeRequest(_Strict):
-    at: str | None = Field(
-        default=None, max_length=64, description="an update's seq or an ISO-8601 time"
+    at: int | str | None = Field(
+        default=None, description="an update's seq (a number) or an ISO-8601 time"
     )
+
+    @field_validator("at")
+    @classmethod
+    def _short(cls, at: int | str | None) -> int | str | None:
+        if isinstance(at, str) and len(at) > 64:
+            raise ValueError("at most 64 characters")
+        return at
 
 
 class BatchOut(BaseModel):

@@ -53,8 +53,7 @@ class ExportHandler(ReviewHandler):
         self, room: Room
     ) -> tuple[GradeOut | None, list[ScorecardOut], dict[str, Any]]:
         grader: Grader | None = self.settings.get("interview_grader")
-        grades = grader.store.of_room(room.id) if grader else []
-        grade = next((g for g in grades if g.status == "done"), None)
+        grade = grader.store.result(room.id) if grader else None
         rubric = self.rubric(room)
         if isinstance(self.current_user, RoomUser):
             view = self.scorecards.view(room.id, grader_of(self.current_user)[0], rubric)

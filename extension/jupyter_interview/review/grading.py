@@ -77,6 +77,17 @@ class GradeStore:
             ).fetchall()
         return [GradeOut.model_validate_json(data) for (data,) in rows]
 
+    def result(self, room_id: str, at_seq: int | None = None) -> GradeOut | None:
+        """The room's result: its newest finished grading of its end (with ``at_seq``, of
+        that moment instead). Grading an earlier moment, to look around, never changes
+        what the review list and the exports report."""
+        for grade in self.of_room(room_id):
+            if grade.status == "done" and (
+                grade.at_seq == at_seq if at_seq is not None else grade.at_end
+            ):
+                return grade
+        return None
+
     def get(self, room_id: str, grade_id: str) -> GradeOut:
         with self._lock:
             row = self._db.execute(
@@ -153,6 +164,7 @@ class Grader:
             status="queued",
             at_seq=moment.seq,
             at_time=moment.time,
+            at_end=at is None,
             requested_by=who,
             created_at=datetime.now(UTC),
         )

@@ -244,7 +244,8 @@ class GradeHandler(ReviewHandler):
     async def post(self, room_id: str, body: GradeRequest) -> None:
         room = self.review_room(room_id)
         queued = self.grader.busy()
-        grade, task = await self.grader.request(room, body.at, self.who())
+        at = None if body.at is None else str(body.at)
+        grade, task = await self.grader.request(room, at, self.who())
         if queued:
             self.set_header("Location", self.grade_url(room.id, grade.id))
             self.send(grade, status=202)
@@ -345,7 +346,7 @@ class ReviewsHandler(ReviewHandler):
 
     def summary(self, room: Room) -> ReviewSummary:
         grades = self.grader.store.of_room(room.id) if self.grader else []
-        done = next((g for g in grades if g.status == "done"), None)
+        done = self.grader.store.result(room.id) if self.grader else None
         cards = [c for c in self.scorecards.all(room.id, Rubric()) if c.status == "submitted"]
         return ReviewSummary(
             room_id=room.id,

@@ -203,8 +203,17 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
         notebook = await asyncio.to_thread(history.notebook_at, moment.seq, self.room_file(room))
         timeline = await self.timeline(room)
         events = [e.model_dump(mode="json") for e in timeline.events]
-        grades = self.grader.store.of_room(room.id) if self.grader else []
-        grade = next((g for g in grades if g.status == "done"), grades[0] if grades else None)
+        # The verdict of the moment on show if it was graded, else the room's result, else
+        # the grading under way (or the one that failed).
+        grade, grades = None, []
+        if self.grader is not None:
+            store = self.grader.store
+            grades = store.of_room(room.id)
+            grade = (
+                (store.result(room.id, moment.seq) if at is not None else None)
+                or store.result(room.id)
+                or (grades[0] if grades else None)
+            )
         rubric = self.rubric(room)
         grader_id, name = grader_of(self.current_user)
         view = self.scorecards.view(room.id, grader_id, rubric)
