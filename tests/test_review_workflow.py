@@ -408,6 +408,24 @@ async def test_a_notebook_nbconvert_refuses_still_opens_for_review(server: Inter
             assert "could not be rendered" in r.text or "left out here" in r.text
 
 
+async def test_the_interviewer_is_named_as_the_room_names_them(server: InterviewServer) -> None:
+    """The name given in the New interview dialog, which the candidate sees, is the one the
+    panel, the review page and the scorecards show too (not the server-wide default)."""
+    room = server.create_room(template="algorithms-warmup", interviewer_name="Grace H.")
+    rid = room["id"]
+    async with connect(server.url, TOKEN, room["notebook_path"]):
+        with server.client() as c:
+            assert c.get(f"interview/api/rooms/{rid}").json()["online"] == ["Grace H."]
+    with server.client() as c:
+        c.post(f"interview/api/rooms/{rid}/end").raise_for_status()
+        c.put(
+            f"interview/api/rooms/{rid}/scorecards", json=_card(3, "yes", True)
+        ).raise_for_status()
+        mine = c.get(f"interview/api/rooms/{rid}/scorecards").json()["mine"]
+        assert mine["grader_name"] == "Grace H."
+        assert "reviewing as Grace H." in c.get(f"interview/review/{rid}").text
+
+
 async def test_evidence_is_read_as_the_timeline_shows_it(server: InterviewServer) -> None:
     """A moment is given as the timeline shows it, a number (#n) or mm:ss; one that cannot
     be read is named, and the rest of the scorecard is kept as a draft, never dropped."""

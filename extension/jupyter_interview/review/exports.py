@@ -56,7 +56,7 @@ class ExportHandler(ReviewHandler):
         grade = grader.store.result(room.id) if grader else None
         rubric = self.rubric(room)
         if isinstance(self.current_user, RoomUser):
-            view = self.scorecards.view(room.id, grader_of(self.current_user)[0], rubric)
+            view = self.scorecards.view(room.id, grader_of(self.current_user, room)[0], rubric)
             cards = [card for card in [view.mine, *view.others] if card is not None]
         else:
             cards = self.scorecards.all(room.id, rubric)

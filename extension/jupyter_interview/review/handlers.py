@@ -286,15 +286,16 @@ class TemplateGradeHandler(ReviewHandler):
         self.send(BatchOut(template=name, grades=grades), status=202)
 
 
-def grader_of(user: object) -> tuple[str, str]:
-    """Who is grading: a grader link's user (each browser its own), or the interviewer."""
+def grader_of(user: object, room: Room) -> tuple[str, str]:
+    """Who is grading: a grader link's user (each browser its own), or the interviewer, under
+    the name the room gave them (the one the candidate and the timeline show)."""
     if isinstance(user, RoomUser):
         if user.role != "grader":
             raise Forbidden("Only graders and the interviewer score interviews.")
         if not user.named:
             raise Forbidden("Open the grader link in a browser and give your name first.")
         return user.username, user.name
-    return "interviewer", getattr(user, "name", None) or "Interviewer"
+    return "interviewer", room.interviewer_name or getattr(user, "name", None) or "Interviewer"
 
 
 class ScorecardsHandler(ReviewHandler):
@@ -306,7 +307,7 @@ class ScorecardsHandler(ReviewHandler):
     )
     async def get(self, room_id: str) -> None:
         room = self.review_room(room_id)
-        grader_id, _ = grader_of(self.current_user)
+        grader_id, _ = grader_of(self.current_user, room)
         self.send(self.scorecards.view(room.id, grader_id, self.rubric(room)))
 
     @operation(
@@ -318,7 +319,7 @@ class ScorecardsHandler(ReviewHandler):
     )
     async def put(self, room_id: str, body: ScorecardIn) -> None:
         room = self.review_room(room_id)
-        grader_id, name = grader_of(self.current_user)
+        grader_id, name = grader_of(self.current_user, room)
         rubric = self.rubric(room)
         self.scorecards.save(
             room.id, grader_id, name, body, rubric, self.settings["interview_max_graders"]

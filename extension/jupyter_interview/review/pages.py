@@ -80,7 +80,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
 
     def page_room(self, room_id: str) -> Room:
         room = self.review_room(room_id)
-        grader_of(self.current_user)
+        grader_of(self.current_user, room)
         return room
 
     @web.authenticated
@@ -96,7 +96,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
         if action == "grade":
             await self.grader.request(room, at, self.who())
         elif action in ("save", "submit"):
-            grader_id, name = grader_of(self.current_user)
+            grader_id, name = grader_of(self.current_user, room)
             rubric = self.rubric(room)
             limit = self.settings["interview_max_graders"]
             unread: list[str] = []
@@ -215,7 +215,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
                 or (grades[0] if grades else None)
             )
         rubric = self.rubric(room)
-        grader_id, name = grader_of(self.current_user)
+        grader_id, name = grader_of(self.current_user, room)
         view = self.scorecards.view(room.id, grader_id, rubric)
         base = url_path_join(self.base_url, "interview/review", room.id)
         api = url_path_join(self.base_url, "interview/api/rooms", room.id)

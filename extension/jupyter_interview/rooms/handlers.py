@@ -45,10 +45,11 @@ class RoomsAPIHandler(InterviewHandler):
         return self.settings["interview_served_packages"]
 
     def room_out(self, room: Room) -> RoomOut:
-        online: Callable[[str, bool], list[str]] = self.settings["interview_online"]
+        online: Callable[[str, bool, str | None], list[str]] = self.settings["interview_online"]
         links = self.rooms.links(room.id, self.public_url())
         files = room.files(self.settings["interview_root_dir"])
-        out = room.full(links, online(room.collaboration_room, room.status == "open"), files)
+        people = online(room.collaboration_room, room.status == "open", room.interviewer_name)
+        out = room.full(links, people, files)
         missing = [p for p in room.packages if p.lower() not in self.served]
         if missing:
             out.warnings.append(

@@ -381,11 +381,14 @@ class OpenSockets:
     def add(self, socket: WebSocketHandler) -> None:
         self._sockets.add(socket)
 
-    def online(self, room: str, open_: bool = True) -> list[str]:
-        """Names of the people connected to a collaboration room (``json:notebook:<id>``);
-        once the room has ended its candidate no longer counts (it may only look)."""
+    def online(self, room: str, open_: bool = True, interviewer: str | None = None) -> list[str]:
+        """Names of the people connected to a collaboration room (``json:notebook:<id>``),
+        the interviewer under the room's name for them if it has one; once the room has
+        ended its candidate no longer counts (it may only look)."""
         names = {
             socket.current_user.name
+            if interviewer is None or isinstance(socket.current_user, RoomUser)
+            else interviewer
             for socket in self._sockets
             if socket.ws_connection is not None
             and getattr(socket, "path", None) == room
@@ -458,8 +461,8 @@ class SyncBridge:
         author = author_of(socket, user if isinstance(user, RoomUser) else None)
         self.history.record(room.ystore.path, kind, author)
 
-    def online(self, room: str, open_: bool = True) -> list[str]:
-        return self.sockets.online(room, open_)
+    def online(self, room: str, open_: bool = True, interviewer: str | None = None) -> list[str]:
+        return self.sockets.online(room, open_, interviewer)
 
     async def close_all(self) -> int:
         return await self.sockets.close_all()
