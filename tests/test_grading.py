@@ -1067,6 +1067,76 @@ def test_hidden_tests_are_named_once() -> None:
     TemplateMeta.model_validate(meta["interview"])
 
 
+# Round 11: a chain of C iterators deep enough that JavaScript's stack overflows inside
+# the guard's hook. The overflow unwinds through WebAssembly without running the hook's
+# `finally`, which left it switched off for good; Pyodide carries on after its first
+# fatal error. Each `step()` cell tries one depth (a binary search across cells).
+STACK_OVERFLOW = r"""
+import sys
+class Bottom:
+    def __iter__(self):
+        return self
+    def __next__(self):
+        sys.audit('deep')
+        return 0
+KEEP = []
+def attempt(n):
+    x = Bottom()
+    for _ in range(n):
+        x = map(abs, x)
+    KEEP.append(x)
+    return next(x)
+def hook_dead():
+    try:
+        sys.settrace(None)
+        return True
+    except RuntimeError:
+        return False
+S = {'lo': 1000, 'hi': None, 'trying': None, 'done': False}
+def step():
+    if S['done']:
+        return
+    if S['trying'] is not None:
+        S['hi'], S['trying'] = S['trying'], None
+        if hook_dead():
+            S['done'] = True
+            return
+    if S['hi'] is None:
+        n = S['lo'] * 2
+    elif S['hi'] - S['lo'] <= 1:
+        S['done'] = True
+        return
+    else:
+        n = (S['lo'] + S['hi']) // 2
+    S['trying'] = n
+    attempt(n)
+    S['trying'] = None
+    S['lo'] = n
+"""
+HOOK_OFF_PAYLOAD = r"""
+import sys
+class Liar:
+    def __eq__(self, other):
+        return True
+    def __iter__(self):
+        return iter(())
+def top_k_words(text, k):
+    names = sys._getframe(2).f_locals
+    names['type'] = lambda *a: list
+    names['all'] = lambda *a: True
+    return Liar()
+"""
+
+
+async def test_a_fatal_error_in_python_ends_the_run(sandbox: GradingSandbox) -> None:
+    """After Pyodide's first fatal error nothing is trusted: the run stops and says so."""
+    cells = [TOP_K_WRONG, STACK_OVERFLOW, *["step()"] * 40, HOOK_OFF_PAYLOAD]
+    tests = as_statements(hidden_tests("algorithms-warmup"))
+    outcome = await sandbox.run(cells, tests, [])
+    assert statuses(outcome) == ["not_run"] * 4, outcome.tests
+    assert outcome.error is not None and "Python broke down in the sandbox" in outcome.error
+
+
 async def test_a_tests_own_variables_are_out_of_reach(sandbox: GradingSandbox) -> None:
     """C code that the test's call runs finds the call's frame on top, not the test's:
     locals() there never holds the test's expected value."""

@@ -334,6 +334,13 @@ class _Reader:
             if type(index) is int and index == reported and reported < len(self.tests):
                 record["name"] = self.tests[index]
                 self.outcome.tests.append(record)
+        elif event == "fatal":
+            message = record.get("message")
+            self.outcome.error = (
+                "Python broke down in the sandbox"
+                + (f" ({message[:300]})" if isinstance(message, str) else "")
+                + ": nothing after it was run or is trusted."
+            )
         elif event == "done":
             self.done = True
 

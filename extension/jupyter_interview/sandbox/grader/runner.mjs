@@ -95,6 +95,14 @@ const pyodide = await loadPyodide({
   stderr: capture,
   ...(snapshot && existsSync(snapshot) ? { _loadSnapshot: readFileSync(snapshot) } : {})
 });
+// A fatal error inside Python (a JavaScript stack overflow under deep C recursion, say)
+// unwinds through WebAssembly without running Python's `finally` blocks, the guard's
+// included, and Pyodide goes on quietly after the first one: nothing after it is trusted,
+// so the run ends there and says why.
+pyodide._api.on_fatal = error => {
+  emit({ event: 'fatal', message: String(error?.message ?? error).slice(0, 300) });
+  process.exit(70);
+};
 if (job.packages?.length) {
   await pyodide.loadPackage(job.packages, { messageCallback: () => undefined });
 }
