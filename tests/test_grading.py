@@ -1299,6 +1299,55 @@ def _wait_for_grade(client, room_id: str) -> list[dict]:
     raise AssertionError(f"no grading finished: {grades}")
 
 
+FAKE_PANDAS = """
+import sys, types
+pd = types.ModuleType('pandas')
+class Column(list):
+    is_unique = True
+    def __init__(self, values, dtype='object'):
+        super().__init__(values)
+        self.dtype = dtype
+class DataFrame:
+    columns = ['order_id', 'customer', 'country', 'amount', 'ordered_at']
+    def __len__(self):
+        return 7
+    def __getitem__(self, name):
+        return {'order_id': Column(range(7)), 'amount': Column([1.0], 'float64'),
+                'country': Column(['DE', 'FR', 'US'])}[name]
+class Series:
+    index = ['US', 'DE', 'FR']
+    loc = {'US': 230.5}
+pd.DataFrame, pd.Series = DataFrame, Series
+sys.modules['pandas'] = pd
+def load_orders():
+    return None
+def clean_orders(df):
+    return DataFrame()
+def revenue_by_country(df):
+    return Series()
+"""
+
+
+async def test_a_package_the_grader_lacks_cannot_be_faked(tmp_path: Path) -> None:
+    """Offline the grader has no pandas: a module of that name made by the submission
+    passed the pandas template's statement tests. They are not run then, and say why."""
+    server = InterviewServer(tmp_path / "data").start()
+    try:
+        room = server.create_room(template="pandas-cleaning")
+        token = link_token(room["links"]["candidate"])
+        async with connect(server.url, token, room["notebook_path"]) as candidate:
+            candidate.notebook.append_cell({"cell_type": "code", "source": FAKE_PANDAS})
+            await candidate.roundtrip()
+            assert await candidate.save() == "success"
+        with server.client() as c:
+            c.post(f"interview/api/rooms/{room['id']}/end").raise_for_status()
+            [grade] = _wait_for_grade(c, room["id"])
+        assert [t["status"] for t in grade["tests"]] == ["not_run", "not_run", "error"]
+        assert "the grader has no numpy, pandas" in grade["tests"][0]["message"]
+    finally:
+        server.stop()
+
+
 def test_a_room_whose_time_ran_out_while_the_server_was_down_is_graded(tmp_path: Path) -> None:
     """The clock ends such a room at start: after the grader started watching, so it is
     graded like a room that ended while the server ran."""

@@ -196,14 +196,31 @@ class Grader:
             cells, grade.signals = await asyncio.to_thread(self._submission, room, grade.at_seq)
             packages = [p for p in room.packages if p.lower() in self.served]
             missing = [p for p in room.packages if p.lower() not in self.served]
+            untrusted: list[dict] = []
             if missing:
                 grade.warnings.append(
                     f"The grader has no {', '.join(missing)}: this server does not serve "
                     "them, and the sandbox has no network. Tests that import them fail."
                 )
+                # A module of that name made by the submission would stand in for the
+                # package in a statement test, whose verdict is made in the sandbox.
+                untrusted = [t for t in tests if t.get("call") is None]
             grade.status = "running"
             self.store.save(grade)
-            outcome = await self.sandbox.run(cells, tests, packages)
+            run = [t for t in tests if t not in untrusted]
+            outcome = await self.sandbox.run(cells, run, packages)
+            reported = {t["name"]: t for t in outcome.tests}
+            outcome.tests = [
+                reported.get(t["name"])
+                or {
+                    "name": t["name"],
+                    "status": "not_run",
+                    "message": f"Not run: the grader has no {', '.join(missing)}, and this "
+                    "test's verdict would be made in the sandbox, where a module the "
+                    "submission made under that name would stand in for it.",
+                }
+                for t in tests
+            ]
         except InterviewError as e:
             return self._finish(grade, error=e.message)
         except Exception as e:  # a grading must end with a status, whatever went wrong
