@@ -92,12 +92,11 @@ async def test_the_page_leads_nowhere_outside_the_room(server: InterviewServer) 
             "[title]", "els => els.filter(e => e.checkVisibility()).map(e => e.title)"
         )
         assert [t for t in titles if re.search(r"kernel|checkpoint", t, re.I)] == []
-        kinds = await page.eval_on_selector_all(
-            ".jp-Notebook-toolbarCellTypeDropdown option",
-            "els => els.filter(e => getComputedStyle(e).display !== 'none')"
-            ".map(e => e.textContent)",
-        )
-        assert kinds == ["-", "Code", "Markdown"]
+        # A cell is code or text: no "Raw" (nbconvert's) to pick, and no jargon for it.
+        kinds = page.locator(".jp-NotebookPanel-toolbar select")
+        await expect(kinds).to_have_count(1)
+        options = await kinds.evaluate("s => [...s.options].map(o => [o.textContent, o.disabled])")
+        assert options == [["-", True], ["Code", False], ["Text", False]]
         # Nor does R make one in command mode. A watcher notes any raw cell that appears;
         # M, a key that still acts, comes after R, so R was handled once M's change shows.
         await page.evaluate(
@@ -112,6 +111,12 @@ async def test_the_page_leads_nowhere_outside_the_room(server: InterviewServer) 
         await expect(page.locator(".jp-MarkdownCell")).to_have_count(markdown + 1)
         assert await page.evaluate("window.rawSeen") is False
         await page.keyboard.press("y")  # back to code
+        await expect(page.locator(".jp-MarkdownCell")).to_have_count(markdown)
+        # The menu turns a cell into text and back.
+        await expect(kinds).to_have_value("code")
+        await kinds.select_option("markdown")
+        await expect(page.locator(".jp-MarkdownCell")).to_have_count(markdown + 1)
+        await kinds.select_option("code")
         await expect(page.locator(".jp-MarkdownCell")).to_have_count(markdown)
         hrefs = await page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         for href in hrefs:
@@ -141,6 +146,9 @@ async def test_the_page_leads_nowhere_outside_the_room(server: InterviewServer) 
         await page.set_viewport_size({"width": 1024, "height": 700})
         await expect(header_button(page, "◐")).to_be_in_viewport(ratio=1, timeout=10_000)
         await page.screenshot(path=str(ARTIFACTS / "candidate-1024.png"))
+        # Who is in the room, whole, where the header has to cut it short.
+        people = page.locator(".jp-InterviewHeader-people")
+        await expect(people).to_have_attribute("title", re.compile(r"^In the room: Ada"))
         status = page.locator(".jp-InterviewHeader-kernel")
         assert await status.evaluate("e => e.scrollWidth <= e.clientWidth"), "status cut short"
     server_lists = {f"GET {server.url}api/kernels", f"GET {server.url}api/sessions"}

@@ -68,7 +68,7 @@ function button(label: string, title: string, onClick: () => void): HTMLButtonEl
 /** Commands whose shortcuts a room page keeps: editing and running the notebook. */
 const ROOM_COMMANDS = /^(notebook|completer|inline-completer|tooltip|codemirror|documentsearch|editmenu|runmenu|kernelmenu):|^docmanager:save$/;
 /** Notebook commands a room has no use for, whatever their keys: a "Raw" cell (R) is
- * nbconvert's, and means nothing to a candidate (the cell-type menu hides it too). */
+ * nbconvert's, and means nothing to a candidate (the menu offers Code and Text: celltype.ts). */
 const NOT_IN_ROOMS = new Set(['notebook:change-cell-to-raw']);
 
 /**
@@ -307,6 +307,7 @@ export class RoomHeader extends Widget {
       }
     }
     this.peopleNode.textContent = names.size ? `In the room: ${[...names].join(', ')}` : '';
+    this.peopleNode.title = this.peopleNode.textContent; // whole, where the header cuts it
   }
 
   /**

@@ -4,6 +4,7 @@ import './waitasync';
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ServiceManagerPlugin } from '@jupyterlab/services';
 
+import { cellKindPlugin } from './celltype';
 import { highlightPlugin } from './highlight';
 import { kernelControlsPlugin, pyodideKernelPlugin } from './kernel';
 import { panelPlugin } from './panel';
@@ -18,6 +19,7 @@ const plugins: (JupyterFrontEndPlugin<any> | ServiceManagerPlugin<any>)[] = [
   roomPlugin,
   panelPlugin,
   highlightPlugin,
+  cellKindPlugin,
   browserSettingsPlugin,
   noEventsPlugin
 ];
