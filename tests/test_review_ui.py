@@ -66,7 +66,11 @@ async def test_review_from_the_panel_and_from_a_grader_link(server: InterviewSer
         # Submitting before scoring every criterion is refused, with the reason.
         await card.locator("input[name='score-correctness'][value='4']").check()
         await card.get_by_role("button", name="Submit").click()
-        await expect(page.locator(".problem")).to_contain_text("Score every criterion")
+        # Everything missing at once, in the rubric's words.
+        await expect(page.locator(".problem")).to_have_text(
+            "Score every criterion before submitting: Complexity, Code quality, Communication"
+            " and give a recommendation."
+        )
         # What was filled in is kept, as a draft.
         card = page.locator("form.card")
         await expect(card.locator("input[name='score-correctness'][value='4']")).to_be_checked()
@@ -76,7 +80,9 @@ async def test_review_from_the_panel_and_from_a_grader_link(server: InterviewSer
         await card.locator("textarea[name='comment-correctness']").fill("Every case right.")
         await card.locator("select[name='recommendation']").select_option("strong_yes")
         await card.get_by_role("button", name="Submit").click()
-        await expect(page.locator(".notice")).to_contain_text("Scorecard saved")
+        # Said where the save lands (#scorecard), not at the top of the page.
+        await expect(page.locator("#scorecard + .notice")).to_have_text("Saved.")
+        await expect(page.locator("#scorecard + .notice")).to_be_in_viewport()
         await expect(page.locator("body")).to_contain_text("Your scorecard is submitted")
         await page.screenshot(path=str(ARTIFACTS / "review-page.png"), full_page=True)
 
@@ -88,7 +94,7 @@ async def test_review_from_the_panel_and_from_a_grader_link(server: InterviewSer
         await expect(grader.locator("h1").first).to_contain_text(room["title"])
         body = grader.locator("body")
         await expect(body).to_contain_text("reviewing as Grace Grader")
-        await expect(body).to_contain_text("1 other scorecard(s): shown once you submit yours")
+        await expect(body).to_contain_text("1 other scorecard: shown once you submit yours")
         await expect(body).not_to_contain_text("Every case right.")
         await expect(body).not_to_contain_text("Strong on ties")  # the private notes
         await grader.screenshot(path=str(ARTIFACTS / "review-grader.png"), full_page=True)

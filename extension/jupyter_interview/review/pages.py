@@ -30,6 +30,7 @@ from .handlers import ReviewAccess, grader_of
 from .report import (
     CSS,
     candidate_label,
+    counted,
     notebook_html,
     scorecards_html,
     style_hash,
@@ -225,7 +226,6 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             "graded": "Grading under way: reload for its result."
             if running
             else "Graded: the result is below.",
-            "saved": "Scorecard saved.",
         }
         body = [
             self.navigation(room),
@@ -249,7 +249,10 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             f"<h2>The notebook {self.moment_label(at, moment.time)}</h2>",
             await asyncio.to_thread(notebook_html, notebook),
             self.private_notes(room),
-            f"<h2 id=scorecard>Your scorecard</h2>{self.scorecard_form(base, view, moment.seq)}",
+            "<h2 id=scorecard>Your scorecard</h2>",
+            # Where a save lands (#scorecard): said here, not at the top of the page.
+            "<p class=notice>Saved.</p>" if done == "saved" else "",
+            self.scorecard_form(base, view, moment.seq),
             f"<h2>The other scorecards</h2>{self.others(view)}",
         ]
         return _page(f"Review: {room.title}", "".join(body))
@@ -326,7 +329,11 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
     def scorecard_form(self, base: str, view: ScorecardsOut, seq: int) -> str:
         mine = view.mine
         given = {s.criterion: s for s in (mine.scores if mine else [])}
-        parts = [f'<form class=card method="post" action="{base}">{self.xsrf_form_html()}']
+        parts = []
+        if mine:
+            status = "submitted" if mine.status == "submitted" else "a draft"
+            parts.append(f"<p class=muted>Your scorecard is {status}.</p>")
+        parts.append(f'<form class=card method="post" action="{base}">{self.xsrf_form_html()}')
         if not view.rubric.criteria:
             parts.append("<p class=muted>This template has no rubric: a summary only.</p>")
         for criterion in view.rubric.criteria:
@@ -374,18 +381,18 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
                 '<button name="action" value="submit">Submit</button></form>'
             )
         if mine:
-            status = "submitted" if mine.status == "submitted" else "a draft"
             history = "".join(
                 f"<li>{c.at:%Y-%m-%d %H:%M} {_esc(c.by)}: {_esc(c.what)}</li>" for c in mine.history
             )
-            parts.append(f"<p class=muted>Your scorecard is {status}.</p><ul>{history}</ul>")
+            parts.append(f"<p class=muted>Its history:</p><ul>{history}</ul>")
         return "".join(parts)
 
     @staticmethod
     def others(view: ScorecardsOut) -> str:
         if view.hidden:
             return (
-                f"<p class=muted>{view.hidden} other scorecard(s): shown once you submit yours.</p>"
+                f"<p class=muted>{counted(view.hidden, 'other scorecard')}: shown once you "
+                "submit yours.</p>"
             )
         return scorecards_html(view.others, view.rubric)
 

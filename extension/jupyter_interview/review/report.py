@@ -188,6 +188,11 @@ def _esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
+def counted(n: int, thing: str) -> str:
+    """1 hidden test, 2 hidden tests."""
+    return f"{n} {thing}" + ("" if n == 1 else "s")
+
+
 def _rows(rows: Iterable[Iterable[object]]) -> str:
     return "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
 
@@ -228,7 +233,7 @@ def tests_html(grade: GradeOut | None, code: dict[str, str] | None = None) -> st
             ),
             f"<span class={_esc(t.status)}>{_esc(t.status)}</span>",
             f"<pre>{_esc(t.message or '')}</pre>",
-            _esc(t.duration_ms),
+            "&lt;1" if t.duration_ms == 0 else _esc(t.duration_ms),
         )
         for t in grade.tests
     )
@@ -248,7 +253,7 @@ def _cells_html(grade: GradeOut) -> str:
             return ""
         return (
             "<p>Every code cell of the notebook ran without an error, yet "
-            f"<strong>{failed} hidden test(s) did not pass</strong>.</p>"
+            f"<strong>{counted(failed, 'hidden test')} did not pass</strong>.</p>"
         )
     items = "".join(
         f"<li>code cell {c.index + 1}: <span class={_esc(c.status)}>{_esc(c.type or c.status)}"

@@ -71,10 +71,13 @@ def check_scores(rubric: Rubric, card: ScorecardIn) -> None:
             )
     if card.submit:
         scored = {s.criterion for s in card.scores if s.score is not None}
-        missing = [name for name in criteria if name not in scored]
+        missing = [c.title for name, c in criteria.items() if name not in scored]
+        recommend = " and give a recommendation" if card.recommendation is None else ""
         if missing:
-            raise InvalidRequest(f"Score every criterion before submitting: {', '.join(missing)}.")
-        if card.recommendation is None:
+            raise InvalidRequest(
+                f"Score every criterion before submitting: {', '.join(missing)}{recommend}."
+            )
+        if recommend:
             raise InvalidRequest("Give a recommendation before submitting.")
 
 
