@@ -63,6 +63,12 @@ def _esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
+def _seconds(when: datetime, start: datetime) -> int:
+    """A moment's time as the timeline's first column shows it: whole seconds from its
+    start (the evidence field reads it back the same way)."""
+    return round((when - start).total_seconds())
+
+
 def _moment(evidence: Evidence | None) -> str:
     """A moment as the timeline shows it (and as the grader typed it): #n."""
     return "" if evidence is None or evidence.seq is None else f"#{evidence.seq}"
@@ -162,6 +168,11 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
             parts = text.split(":")
             if start is not None and 2 <= len(parts) <= 3 and all(map(_number, parts)):
                 seconds = sum(int(p) * 60**i for i, p in enumerate(reversed(parts)))
+                # The first row of the timeline at that time, as its link opens it; else
+                # the notebook as it stood then.
+                for event in events:
+                    if _seconds(event.time, start) == seconds:
+                        return event.end_seq or event.seq
                 when = start + timedelta(seconds=seconds)
                 return history.moment(when.isoformat()).seq
             unread.append(f"“{text}” ({criterion})")
@@ -310,7 +321,7 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
         start = datetime.fromisoformat(events[0]["time"])
         rows = []
         for event in events:
-            offset = round((datetime.fromisoformat(event["time"]) - start).total_seconds())
+            offset = _seconds(datetime.fromisoformat(event["time"]), start)
             who = (event.get("author") or {}).get("name", "the room")
             what = _describe(event)
             seq = event.get("end_seq") or event["seq"]  # an edit: as it stood after it
