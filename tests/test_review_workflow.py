@@ -115,6 +115,8 @@ async def test_two_graders_score_blind_and_every_change_is_recorded(
         assert after["mine"]["weighted_score"] == pytest.approx(2 / 3, abs=1e-3)
         history = [h["what"] for h in after["mine"]["history"]]
         assert history[0] == "started the scorecard"
+        # What the first save set is in the history too, so later changes read from it.
+        assert "correctness: score none → 2" in history and "recommendation none → no" in history
         assert "correctness: score 2 → 3" in history and "submitted it" in history
         assert all(h["by"] == "Grace" for h in after["mine"]["history"])
         # Linus's card on Grace's page: criteria by title, levels by name, the evidence.

@@ -97,10 +97,11 @@ def weighted_score(rubric: Rubric, scores: list[CriterionScore]) -> float | None
 
 
 def _changes(before: dict | None, after: ScorecardIn) -> list[str]:
-    """What a save changed, in words."""
-    if before is None:
-        return ["started the scorecard"] + (["submitted it"] if after.submit else [])
+    """What a save changed, in words (the first save: what it set, from an empty card)."""
     said: list[str] = []
+    if before is None:
+        said.append("started the scorecard")
+        before = {}
     old = {s["criterion"]: s for s in before.get("scores", [])}
     for score in after.scores:
         was = old.get(score.criterion, {})
