@@ -35,9 +35,10 @@ from .pistonapi import PistonError, PistonRejected, Result, Runtime, resolve
 
 log = logging.getLogger(__name__)
 NO_SANDBOX = "Only Python runs in this interview: this server has no sandbox for other languages."
+# Short: a notification shows the first few lines only.
 NO_SANDBOX_WARNING = (
-    "This template runs {languages} through %%piston, but this server has no Piston "
-    "sandbox: set RoomExecutor.piston_url (or PISTON_URL), or those cells print: " + NO_SANDBOX
+    "No Piston here: this template's {languages} cells will not run. "
+    "Set RoomExecutor.piston_url or PISTON_URL."
 )
 
 
