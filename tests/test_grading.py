@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import nbformat
 import psutil
 import pytest
@@ -1297,6 +1298,51 @@ def _wait_for_grade(client, room_id: str) -> list[dict]:
             return grades
         time.sleep(0.2)
     raise AssertionError(f"no grading finished: {grades}")
+
+
+async def test_a_look_at_an_earlier_moment_never_stands_in_for_the_end(tmp_path: Path) -> None:
+    """A grader's grading of an earlier moment, waiting in the queue as the room ended,
+    once took the place of the end's grading: the room was left with no result."""
+    server = InterviewServer(tmp_path / "data").start()
+    try:
+        busy, room = (server.create_room(template="algorithms-warmup") for _ in range(2))
+        for each, code in (
+            (busy, "import time\nend = time.time() + 4\nwhile time.time() < end:\n    pass"),
+            (room, TOP_K),
+        ):
+            token = link_token(each["links"]["candidate"])
+            async with connect(server.url, token, each["notebook_path"]) as candidate:
+                first = next(i for i, c in enumerate(candidate.cells) if c["cell_type"] == "code")
+                source = candidate.notebook.ycells[first]["source"]
+                source.clear()
+                source += code
+                await candidate.roundtrip()
+                assert await candidate.save() == "success"
+        rid = room["id"]
+        headers = {"Authorization": f"token {TOKEN}"}
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60) as c:
+            # The one worker is busy with another room: the look waits in the queue.
+            slow = asyncio.ensure_future(c.post(f"interview/api/rooms/{busy['id']}/grade"))
+            while not (await c.get(f"interview/api/rooms/{busy['id']}/grades")).json():
+                await asyncio.sleep(0.05)
+            first = (await c.get(f"interview/api/rooms/{rid}/timeline")).json()["first_seq"]
+            look = await c.post(f"interview/api/rooms/{rid}/grade", json={"at": first})
+            assert look.status_code == 202, look.text
+            (await c.post(f"interview/api/rooms/{rid}/end")).raise_for_status()
+            await slow
+        with server.client() as c:
+            deadline = asyncio.get_running_loop().time() + 60
+            while asyncio.get_running_loop().time() < deadline:
+                grades = c.get(f"interview/api/rooms/{rid}/grades").json()
+                if all(g["status"] in ("done", "failed") for g in grades):
+                    break
+                await asyncio.sleep(0.2)
+            ends = [g for g in grades if g["at_end"] and g["status"] == "done"]
+            assert ends and ends[0]["passed"] == 4, grades
+            [summary] = [s for s in c.get("interview/api/reviews").json() if s["room_id"] == rid]
+            assert summary["tests_passed"] == 4
+    finally:
+        server.stop()
 
 
 FAKE_PANDAS = """

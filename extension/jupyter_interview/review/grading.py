@@ -150,13 +150,17 @@ class Grader:
     async def request(
         self, room: Room, at: str | None, who: str
     ) -> tuple[GradeOut, asyncio.Task[GradeOut]]:
-        """Record a grading of ``room`` at ``at`` (default: its end) and start it. One
-        grading of a room at a time: while one is under way, that one is the answer."""
-        for room_id, grade, task in self._tasks.values():
-            if room_id == room.id:
-                return grade, task
+        """Record a grading of ``room`` at ``at`` (default: its end, or now for a room still
+        open) and start it. While a grading of that same moment is under way, that one is
+        the answer; a grading of another moment never stands in for it (the grading of a
+        room's end, which is its result, was once swallowed by a grader's look at an
+        earlier moment)."""
         history = RoomHistory(self.history, history_path(room.file_id or ""))
         moment = await asyncio.to_thread(history.moment, at)
+        at_end = at is None and room.status == "ended"
+        for room_id, grade, task in self._tasks.values():
+            if room_id == room.id and (grade.at_seq, grade.at_end) == (moment.seq, at_end):
+                return grade, task
         grade = GradeOut(
             id=secrets.token_hex(8),
             room_id=room.id,
@@ -164,7 +168,7 @@ class Grader:
             status="queued",
             at_seq=moment.seq,
             at_time=moment.time,
-            at_end=at is None,
+            at_end=at_end,
             requested_by=who,
             created_at=datetime.now(UTC),
         )
@@ -192,10 +196,13 @@ class Grader:
 
     async def _grade(self, grade: GradeOut, room: Room) -> GradeOut:
         try:
-            tests = [t.model_dump() for t in self.templates.get(room.template).meta.hidden_tests]
+            template = self.templates.get(room.template).meta
+            tests = [t.model_dump() for t in template.hidden_tests]
             cells, grade.signals = await asyncio.to_thread(self._submission, room, grade.at_seq)
-            packages = [p for p in room.packages if p.lower() in self.served]
-            missing = [p for p in room.packages if p.lower() not in self.served]
+            # The room's packages, and the template's now (its tests are the template's now).
+            needed = list(dict.fromkeys([*room.packages, *template.packages]))
+            packages = [p for p in needed if p.lower() in self.served]
+            missing = [p for p in needed if p.lower() not in self.served]
             untrusted: list[dict] = []
             if missing:
                 grade.warnings.append(
