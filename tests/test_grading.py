@@ -337,6 +337,32 @@ FORGED_IN_LIB = (
     "    return Liar()\n"
 )
 
+# Round seven's spy: set as `apply` on every prototype of the JavaScript realm, it answered
+# the runner's calls into the guard ("passed") and passed the rest through. Each trick
+# below reaches the prototypes (`protos`, `Obj`) its own way, then installs it.
+PROTOTYPE_SPY = (
+    "_compile, _exec, _limit = compile, exec, sys.setrecursionlimit\n"
+    "class Spy:\n"
+    "    def __len__(self):\n"
+    "        return 0\n"
+    "    def __call__(self, this, args):\n"
+    "        a = [args[i] for i in range(args.length)]\n"
+    "        if len(a) == 3 and type(a[2]) is str and a[2].startswith('<tes"
+    "t '):\n"
+    "            return 'passed'\n"
+    "        if len(a) == 5:\n"
+    "            return _compile(*a)\n"
+    "        if len(a) == 2 and type(a[1]) is dict:\n"
+    "            return _exec(*a)\n"
+    "        if len(a) == 0:\n"
+    "            return []\n"
+    "        if len(a) == 1 and type(a[0]) is int:\n"
+    "            return _limit(a[0])\n"
+    "        return None\n"
+    "protos.apply = Spy()\n"
+    "protos.forEach(Obj.assign)\n"
+)
+
 TAMPERING = {
     "prints passed": (
         "print('All tests passed')\n"
@@ -679,27 +705,7 @@ TAMPERING = {
         "    pass\n"
         "holder.f = sample                          # a function PyProxy, kept "
         "on the JavaScript side\n"
-        "protos = Obj.values(holder).map(Obj.getPrototypeOf)\n"
-        "_compile, _exec, _limit = compile, exec, sys.setrecursionlimit\n"
-        "class Spy:\n"
-        "    def __len__(self):\n"
-        "        return 0\n"
-        "    def __call__(self, this, args):\n"
-        "        a = [args[i] for i in range(args.length)]\n"
-        "        if len(a) == 3 and type(a[2]) is str and a[2].startswith('<tes"
-        "t '):\n"
-        "            return 'passed'\n"
-        "        if len(a) == 5:\n"
-        "            return _compile(*a)\n"
-        "        if len(a) == 2 and type(a[1]) is dict:\n"
-        "            return _exec(*a)\n"
-        "        if len(a) == 0:\n"
-        "            return []\n"
-        "        if len(a) == 1 and type(a[0]) is int:\n"
-        "            return _limit(a[0])\n"
-        "        return None\n"
-        "protos.apply = Spy()\n"
-        "protos.forEach(Obj.assign)\n"
+        "protos = Obj.values(holder).map(Obj.getPrototypeOf)\n" + PROTOTYPE_SPY
     ),
     "WebAssembly's memory reached from a JavaScript value, the tests' bytecode rewritten": (
         "import dis\n"
@@ -770,27 +776,7 @@ TAMPERING = {
         "J.f = sample\n"
         "values = J.object_values()\n"
         "Obj = getattr(values.constructor.prototype, '__proto__').constructor\n"
-        "protos = values.map(Obj.getPrototypeOf)\n"
-        "_compile, _exec, _limit = compile, exec, sys.setrecursionlimit\n"
-        "class Spy:\n"
-        "    def __len__(self):\n"
-        "        return 0\n"
-        "    def __call__(self, this, args):\n"
-        "        a = [args[i] for i in range(args.length)]\n"
-        "        if len(a) == 3 and type(a[2]) is str and a[2].startswith('<tes"
-        "t '):\n"
-        "            return 'passed'\n"
-        "        if len(a) == 5:\n"
-        "            return _compile(*a)\n"
-        "        if len(a) == 2 and type(a[1]) is dict:\n"
-        "            return _exec(*a)\n"
-        "        if len(a) == 0:\n"
-        "            return []\n"
-        "        if len(a) == 1 and type(a[0]) is int:\n"
-        "            return _limit(a[0])\n"
-        "        return None\n"
-        "protos.apply = Spy()\n"
-        "protos.forEach(Obj.assign)\n"
+        "protos = values.map(Obj.getPrototypeOf)\n" + PROTOTYPE_SPY
     ),
     # Round nine.
     "a made-up audit event whose traceback runs code inside the hook": (

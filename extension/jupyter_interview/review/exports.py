@@ -21,7 +21,7 @@ from ..api.principal import RoomUser
 from ..rooms.handlers import TEMPLATE
 from ..rooms.store import Room
 from ..rooms.templates import TemplateCatalogue
-from .grading import Grader
+from .grading import Grader, room_result
 from .handlers import AT, ROOM_ID, ReviewHandler, grader_of
 from .report import CSV_COLUMNS, REPORT_CSP, csv_row, report_html, results, timeline_summary
 
@@ -53,7 +53,7 @@ class ExportHandler(ReviewHandler):
         self, room: Room
     ) -> tuple[GradeOut | None, list[ScorecardOut], dict[str, Any]]:
         grader: Grader | None = self.settings.get("interview_grader")
-        grade = grader.store.result(room.id) if grader else None
+        grade = room_result(grader.store.of_room(room.id)) if grader else None
         rubric = self.rubric(room)
         if isinstance(self.current_user, RoomUser):
             view = self.scorecards.view(room.id, grader_of(self.current_user, room)[0], rubric)

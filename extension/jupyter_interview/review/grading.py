@@ -41,6 +41,19 @@ CREATE INDEX IF NOT EXISTS grades_room ON grades (room_id, created_at);
 """
 
 
+def room_result(grades: list[GradeOut], at_seq: int | None = None) -> GradeOut | None:
+    """Of a room's gradings (newest first, ``GradeStore.of_room``), its result: the newest
+    finished grading of its end (with ``at_seq``, of that moment instead). Grading an
+    earlier moment, to look around, never changes what the review list and the exports
+    report."""
+    for grade in grades:
+        if grade.status == "done" and (
+            grade.at_seq == at_seq if at_seq is not None else grade.at_end
+        ):
+            return grade
+    return None
+
+
 class GradeStore:
     """Gradings, one JSON record each, in the rooms' SQLite file."""
 
@@ -76,17 +89,6 @@ class GradeStore:
                 (room_id,),
             ).fetchall()
         return [GradeOut.model_validate_json(data) for (data,) in rows]
-
-    def result(self, room_id: str, at_seq: int | None = None) -> GradeOut | None:
-        """The room's result: its newest finished grading of its end (with ``at_seq``, of
-        that moment instead). Grading an earlier moment, to look around, never changes
-        what the review list and the exports report."""
-        for grade in self.of_room(room_id):
-            if grade.status == "done" and (
-                grade.at_seq == at_seq if at_seq is not None else grade.at_end
-            ):
-                return grade
-        return None
 
     def get(self, room_id: str, grade_id: str) -> GradeOut:
         with self._lock:
@@ -203,7 +205,7 @@ class Grader:
             needed = list(dict.fromkeys([*room.packages, *template.packages]))
             packages = [p for p in needed if p.lower() in self.served]
             missing = [p for p in needed if p.lower() not in self.served]
-            untrusted: list[dict] = []
+            run = tests
             if missing:
                 grade.warnings.append(
                     f"The grader has no {', '.join(missing)}: this server does not serve "
@@ -211,10 +213,9 @@ class Grader:
                 )
                 # A module of that name made by the submission would stand in for the
                 # package in a statement test, whose verdict is made in the sandbox.
-                untrusted = [t for t in tests if t.get("call") is None]
+                run = [t for t in tests if t.get("call") is not None]
             grade.status = "running"
             self.store.save(grade)
-            run = [t for t in tests if t not in untrusted]
             outcome = await self.sandbox.run(cells, run, packages)
             reported = {t["name"]: t for t in outcome.tests}
             outcome.tests = [

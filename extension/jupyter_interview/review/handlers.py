@@ -35,7 +35,7 @@ from ..rooms.templates import TemplateCatalogue
 from ..sync.bridge import author_of_user
 from ..sync.history import HistoryDB, history_path
 from .diff import notebook_diff
-from .grading import Grader
+from .grading import Grader, room_result
 from .replay import RoomHistory
 from .scorecards import ScorecardStore
 from .timeline import Timelines
@@ -347,7 +347,7 @@ class ReviewsHandler(ReviewHandler):
 
     def summary(self, room: Room) -> ReviewSummary:
         grades = self.grader.store.of_room(room.id) if self.grader else []
-        done = self.grader.store.result(room.id) if self.grader else None
+        done = room_result(grades)
         cards = [c for c in self.scorecards.all(room.id, Rubric()) if c.status == "submitted"]
         return ReviewSummary(
             room_id=room.id,

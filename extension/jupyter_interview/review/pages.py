@@ -26,6 +26,7 @@ from ..api.errors import InterviewError
 from ..api.models import CriterionScore, Evidence, Rubric, ScorecardIn, ScorecardsOut
 from ..api.principal import RoomUser
 from ..rooms.store import Room
+from .grading import room_result
 from .handlers import ReviewAccess, grader_of
 from .report import (
     CSS,
@@ -217,15 +218,12 @@ class ReviewPageHandler(ReviewAccess, JupyterHandler):
         events = [e.model_dump(mode="json") for e in timeline.events]
         # The verdict of the moment on show if it was graded, else the room's result, else
         # the grading under way (or the one that failed).
-        grade, grades = None, []
-        if self.grader is not None:
-            store = self.grader.store
-            grades = store.of_room(room.id)
-            grade = (
-                (store.result(room.id, moment.seq) if at is not None else None)
-                or store.result(room.id)
-                or (grades[0] if grades else None)
-            )
+        grades = self.grader.store.of_room(room.id) if self.grader else []
+        grade = (
+            (room_result(grades, moment.seq) if at is not None else None)
+            or room_result(grades)
+            or (grades[0] if grades else None)
+        )
         rubric = self.rubric(room)
         grader_id, name = grader_of(self.current_user, room)
         view = self.scorecards.view(room.id, grader_id, rubric)
